@@ -1,0 +1,2 @@
+//! Pure-Rust data structures behind asynkit (no PyO3).
+pub mod ready;

@@ -1,0 +1,264 @@
+//! The awaiter a CoroStart's `__await__` returns (`CoroStartWrapper`).
+//!
+//! Its first iteration hands over what the start left behind (the identical suspension
+//! value, the return value, or the exception); every later step goes straight to the
+//! coroutine, inside the CoroStart's context. It has a real `am_send` slot, so a
+//! coroutine awaiting it on 3.10/3.11 never builds a StopIteration for the result.
+use crate::corostart::{CoroStart, CONTINUED, DONE_EXC, DONE_RESULT, PENDING};
+use crate::pyerr;
+use crate::step::{self, PySendResult};
+use pyo3::ffi;
+use std::os::raw::{c_int, c_void};
+use std::ptr;
+
+#[repr(C)]
+pub struct Awaiter {
+    ob_base: ffi::PyObject,
+    start: *mut CoroStart,
+    /// Not iterated yet: the next step consumes the held state.
+    first: bool,
+    /// Finished by throw()/close() before its first step (like a generator would).
+    dead: bool,
+}
+
+static mut TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
+
+extern "C" {
+    // Exported by CPython 3.10-3.14 (PyObject_GC_New is a macro over it).
+    fn _PyObject_GC_New(tp: *mut ffi::PyTypeObject) -> *mut ffi::PyObject;
+}
+
+pub unsafe fn new(start: *mut CoroStart) -> *mut ffi::PyObject {
+    let obj = _PyObject_GC_New(TYPE);
+    if obj.is_null() {
+        return ptr::null_mut();
+    }
+    let a = obj as *mut Awaiter;
+    ffi::Py_INCREF(start as *mut ffi::PyObject);
+    (*a).start = start;
+    (*a).first = true;
+    (*a).dead = false;
+    ffi::PyObject_GC_Track(obj as *mut c_void);
+    obj
+}
+
+/// One step: `send(arg)`.
+unsafe fn send_impl(a: *mut Awaiter, arg: *mut ffi::PyObject, out: &mut *mut ffi::PyObject) -> PySendResult {
+    let s = (*a).start;
+    if (*a).first {
+        if arg != ffi::Py_None() {
+            pyerr::set_string(ffi::PyExc_TypeError, c"can't send non-None value to a just-started coroutine");
+            return PySendResult::PYGEN_ERROR;
+        }
+        (*a).first = false;
+        let state = (*s).state;
+        let value = (*s).value;
+        match state {
+            PENDING | DONE_RESULT | DONE_EXC => {
+                (*s).value = ptr::null_mut();
+                (*s).state = CONTINUED;
+                if state == DONE_EXC {
+                    pyerr::restore(value);
+                    return PySendResult::PYGEN_ERROR;
+                }
+                *out = value;
+                return if state == PENDING { PySendResult::PYGEN_NEXT } else { PySendResult::PYGEN_RETURN };
+            }
+            _ => (*s).state = CONTINUED,
+        }
+    } else if (*a).dead {
+        ffi::Py_INCREF(ffi::Py_None());
+        *out = ffi::Py_None();
+        return PySendResult::PYGEN_RETURN;
+    }
+    step::send((*s).coro, (*s).context, arg, out)
+}
+
+unsafe extern "C" fn am_send(obj: *mut ffi::PyObject, arg: *mut ffi::PyObject, out: *mut *mut ffi::PyObject) -> PySendResult {
+    send_impl(obj as *mut Awaiter, arg, &mut *out)
+}
+
+unsafe extern "C" fn tp_iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let mut out = ptr::null_mut();
+    match send_impl(obj as *mut Awaiter, ffi::Py_None(), &mut out) {
+        PySendResult::PYGEN_NEXT => out,
+        PySendResult::PYGEN_RETURN => {
+            // NULL without an exception means "returned None" for tp_iternext.
+            if out != ffi::Py_None() {
+                pyerr::set_stop_iteration(out);
+            }
+            ffi::Py_DECREF(out);
+            ptr::null_mut()
+        }
+        PySendResult::PYGEN_ERROR => ptr::null_mut(),
+    }
+}
+
+/// Turn a step result into a method result: yielded value, or StopIteration.
+unsafe fn finish(r: PySendResult, out: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    match r {
+        PySendResult::PYGEN_NEXT => out,
+        PySendResult::PYGEN_RETURN => {
+            pyerr::set_stop_iteration(out);
+            ffi::Py_DECREF(out);
+            ptr::null_mut()
+        }
+        PySendResult::PYGEN_ERROR => ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn m_send(obj: *mut ffi::PyObject, arg: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let mut out = ptr::null_mut();
+    let r = send_impl(obj as *mut Awaiter, arg, &mut out);
+    finish(r, out)
+}
+
+/// Normalise `throw(type[, value[, tb]])` / `throw(exc)` to one exception instance.
+unsafe fn normalise_throw(args: &[*mut ffi::PyObject]) -> *mut ffi::PyObject {
+    if args.is_empty() || args.len() > 3 {
+        return pyerr::type_error(format!("throw expected at most 3 arguments, got {}", args.len()));
+    }
+    let typ = args[0];
+    let val = args.get(1).copied().filter(|v| *v != ffi::Py_None());
+    let tb = args.get(2).copied().filter(|v| *v != ffi::Py_None());
+    if let Some(tb) = tb {
+        if ffi::PyTraceBack_Check(tb) == 0 {
+            return pyerr::type_error("throw() third argument must be a traceback object".into());
+        }
+    }
+    let exc = if ffi::PyExceptionInstance_Check(typ) != 0 {
+        if val.is_some() {
+            return pyerr::type_error("instance exception may not have a separate value".into());
+        }
+        ffi::Py_INCREF(typ);
+        typ
+    } else if ffi::PyExceptionClass_Check(typ) != 0 {
+        match val {
+            Some(v) if ffi::PyObject_TypeCheck(v, typ as *mut ffi::PyTypeObject) != 0 => {
+                ffi::Py_INCREF(v);
+                v
+            }
+            Some(v) if ffi::PyTuple_Check(v) != 0 => ffi::PyObject_Call(typ, v, ptr::null_mut()),
+            Some(v) => ffi::PyObject_CallOneArg(typ, v),
+            None => ffi::PyObject_CallNoArgs(typ),
+        }
+    } else {
+        return pyerr::type_error(format!(
+            "exceptions must be classes or instances deriving from BaseException, not {}",
+            pyerr::type_name(typ)
+        ));
+    };
+    if !exc.is_null() {
+        if let Some(tb) = tb {
+            ffi::PyException_SetTraceback(exc, tb);
+        }
+    }
+    exc
+}
+
+unsafe extern "C" fn m_throw(
+    obj: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    let a = obj as *mut Awaiter;
+    let exc = normalise_throw(std::slice::from_raw_parts(args, nargs as usize));
+    if exc.is_null() {
+        return ptr::null_mut();
+    }
+    if (*a).first || (*a).dead {
+        // Like a generator that has not started (or has finished): the exception comes
+        // straight back out and the awaiter is finished; the coroutine is not touched.
+        (*a).first = false;
+        (*a).dead = true;
+        pyerr::restore(exc);
+        return ptr::null_mut();
+    }
+    let s = (*a).start;
+    let mut out = ptr::null_mut();
+    let r = step::throw((*s).coro, (*s).context, exc, &mut out);
+    ffi::Py_DECREF(exc);
+    finish(r, out)
+}
+
+unsafe extern "C" fn m_close(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let a = obj as *mut Awaiter;
+    let was_live = !(*a).first && !(*a).dead;
+    (*a).first = false;
+    (*a).dead = true;
+    if was_live {
+        let s = (*a).start;
+        let res = step::close((*s).coro, (*s).context);
+        if res.is_null() {
+            return ptr::null_mut();
+        }
+        ffi::Py_DECREF(res);
+    }
+    ffi::Py_INCREF(ffi::Py_None());
+    ffi::Py_None()
+}
+
+unsafe extern "C" fn tp_iter(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    ffi::Py_INCREF(obj);
+    obj
+}
+
+unsafe extern "C" fn tp_traverse(obj: *mut ffi::PyObject, visit: ffi::visitproc, arg: *mut c_void) -> c_int {
+    let a = obj as *mut Awaiter;
+    if !(*a).start.is_null() {
+        let r = visit((*a).start as *mut ffi::PyObject, arg);
+        if r != 0 {
+            return r;
+        }
+    }
+    visit(ffi::Py_TYPE(obj) as *mut ffi::PyObject, arg)
+}
+
+unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
+    let a = obj as *mut Awaiter;
+    let s = (*a).start;
+    (*a).start = ptr::null_mut();
+    ffi::Py_XDECREF(s as *mut ffi::PyObject);
+    0
+}
+
+unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
+    let tp = ffi::Py_TYPE(obj);
+    ffi::PyObject_GC_UnTrack(obj as *mut c_void);
+    tp_clear(obj);
+    ffi::PyObject_GC_Del(obj as *mut c_void);
+    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+}
+
+pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    use ffi::PyMethodDefPointer as M;
+    let methods: &'static mut [ffi::PyMethodDef] = Box::leak(Box::new([
+        ffi::PyMethodDef { ml_name: c"send".as_ptr(), ml_meth: M { PyCFunction: m_send }, ml_flags: ffi::METH_O, ml_doc: c"send(value) -> next yielded value or raise StopIteration.".as_ptr() },
+        ffi::PyMethodDef { ml_name: c"throw".as_ptr(), ml_meth: M { PyCFunctionFast: m_throw }, ml_flags: ffi::METH_FASTCALL, ml_doc: c"throw(exc) -> raise exception in the coroutine.".as_ptr() },
+        ffi::PyMethodDef { ml_name: c"close".as_ptr(), ml_meth: M { PyCFunction: m_close }, ml_flags: ffi::METH_NOARGS, ml_doc: c"close() -> close the coroutine (in the context).".as_ptr() },
+        ffi::PyMethodDef::zeroed(),
+    ]));
+    let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
+        ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: tp_dealloc as *mut c_void },
+        ffi::PyType_Slot { slot: ffi::Py_tp_traverse, pfunc: tp_traverse as *mut c_void },
+        ffi::PyType_Slot { slot: ffi::Py_tp_clear, pfunc: tp_clear as *mut c_void },
+        ffi::PyType_Slot { slot: ffi::Py_tp_iter, pfunc: tp_iter as *mut c_void },
+        ffi::PyType_Slot { slot: ffi::Py_tp_iternext, pfunc: tp_iternext as *mut c_void },
+        ffi::PyType_Slot { slot: ffi::Py_am_send, pfunc: am_send as *mut c_void },
+        ffi::PyType_Slot { slot: ffi::Py_tp_methods, pfunc: methods.as_mut_ptr() as *mut c_void },
+        ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
+    ]));
+    let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
+        name: c"asynkit._asynkit.CoroStartWrapper".as_ptr(),
+        basicsize: std::mem::size_of::<Awaiter>() as c_int,
+        itemsize: 0,
+        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
+        slots: slots.as_mut_ptr(),
+    }));
+    let tp = ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut());
+    if tp.is_null() {
+        return ptr::null_mut();
+    }
+    TYPE = tp as *mut ffi::PyTypeObject;
+    tp
+}

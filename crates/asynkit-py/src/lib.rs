@@ -1,0 +1,167 @@
+//! `asynkit._asynkit`: the Rust engine behind `asynkit.coroutine`.
+//!
+//! The hot types are hand-made with raw CPython slots (see `corostart.rs`); PyO3 provides
+//! the module, the error plumbing for the cold functions, and the FFI declarations.
+#![allow(clippy::missing_safety_doc)]
+
+mod await_sync;
+mod awaiter;
+mod corostart;
+mod introspect;
+mod pyerr;
+mod step;
+mod strings;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::os::raw::c_int;
+
+/// Build information: `{"build_type": "optimized"}` or `{"build_type": "debug"}`.
+#[pyfunction]
+fn get_build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    let debug = cfg!(any(debug_assertions, asynkit_debug));
+    d.set_item("build_type", if debug { "debug" } else { "optimized" })?;
+    d.set_item("engine", "rust")?;
+    d.set_item("python_abi", format!("cp{}{}", pyo3_build_python().0, pyo3_build_python().1))?;
+    Ok(d)
+}
+
+const fn pyo3_build_python() -> (u8, u8) {
+    if cfg!(Py_3_14) {
+        (3, 14)
+    } else if cfg!(Py_3_13) {
+        (3, 13)
+    } else if cfg!(Py_3_12) {
+        (3, 12)
+    } else if cfg!(Py_3_11) {
+        (3, 11)
+    } else {
+        (3, 10)
+    }
+}
+
+/// Give the exact class `cls` (a subclass of CoroStartBase without its own `__init__`)
+/// the vectorcall constructor, so `cls(coro)` skips `type.__call__`.
+#[pyfunction]
+fn _install_fast_new(cls: &Bound<'_, PyAny>) -> PyResult<()> {
+    let base = corostart::type_object();
+    unsafe {
+        let p = cls.as_ptr();
+        if ffi::PyType_Check(p) == 0 || ffi::PyType_IsSubtype(p as *mut ffi::PyTypeObject, base) == 0 {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "_install_fast_new() argument 'cls' must be a subclass of CoroStartBase",
+            ));
+        }
+        (*(p as *mut ffi::PyTypeObject)).tp_vectorcall = Some(corostart::tp_vectorcall);
+    }
+    Ok(())
+}
+
+/// Hand the native `await_sync` its Python collaborators (see `await_sync.rs`).
+#[pyfunction]
+fn _configure_await_sync(
+    globals: &Bound<'_, PyDict>,
+    native_class: &Bound<'_, PyAny>,
+    py_await_sync: &Bound<'_, PyAny>,
+    suspended: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    unsafe {
+        let p = native_class.as_ptr();
+        if ffi::PyType_Check(p) == 0
+            || ffi::PyType_IsSubtype(p as *mut ffi::PyTypeObject, corostart::type_object()) == 0
+        {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "_configure_await_sync() argument 'native_class' must be a subclass of CoroStartBase",
+            ));
+        }
+        await_sync::configure(globals.as_ptr(), p, py_await_sync.as_ptr(), suspended.as_ptr());
+    }
+    Ok(())
+}
+
+/// Give the introspection functions their Python fallbacks and check the frame-state
+/// layout against probes; returns whether the native fast path is on.
+#[pyfunction]
+fn _configure_introspection(
+    fallback_new: &Bound<'_, PyAny>,
+    fallback_suspended: &Bound<'_, PyAny>,
+    new: &Bound<'_, PyAny>,
+    suspended: &Bound<'_, PyAny>,
+    finished: &Bound<'_, PyAny>,
+) -> bool {
+    unsafe {
+        introspect::calibrate(
+            fallback_new.as_ptr(),
+            fallback_suspended.as_ptr(),
+            new.as_ptr(),
+            suspended.as_ptr(),
+            finished.as_ptr(),
+        )
+    }
+}
+
+fn add_raw_function(
+    m: &Bound<'_, PyModule>,
+    name: &'static std::ffi::CStr,
+    f: ffi::PyCFunction,
+    doc: &'static std::ffi::CStr,
+) -> PyResult<()> {
+    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: name.as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunction: f },
+        ml_flags: ffi::METH_O,
+        ml_doc: doc.as_ptr(),
+    }));
+    unsafe {
+        let func = ffi::PyCFunction_NewEx(def, m.as_ptr(), ffi::PyModule_GetNameObject(m.as_ptr()));
+        let func = Bound::from_owned_ptr_or_err(m.py(), func)?;
+        m.add(name.to_str().unwrap_or("?"), func)
+    }
+}
+
+fn add_type(m: &Bound<'_, PyModule>, name: &str, tp: *mut ffi::PyObject) -> PyResult<()> {
+    let tp = unsafe { Bound::from_owned_ptr_or_err(m.py(), tp)? };
+    m.add(name, tp)
+}
+
+#[pymodule]
+fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    if cfg!(asynkit_disabled) {
+        return Err(pyo3::exceptions::PyImportError::new_err(
+            "asynkit was built with ASYNKIT_DISABLE_CEXT: the native engine is disabled",
+        ));
+    }
+    let py = m.py();
+    unsafe {
+        if !strings::init() {
+            return Err(PyErr::fetch(py));
+        }
+        let tp = corostart::init(m.as_ptr());
+        add_type(m, "CoroStartBase", tp)?;
+        m.add("CoroStart", m.getattr("CoroStartBase")?)?;
+        let aw = awaiter::init(m.as_ptr());
+        add_type(m, "CoroStartWrapperType", aw)?;
+    }
+    m.add_function(wrap_pyfunction!(get_build_info, m)?)?;
+    m.add_function(wrap_pyfunction!(_install_fast_new, m)?)?;
+    m.add_function(wrap_pyfunction!(_configure_await_sync, m)?)?;
+    m.add_function(wrap_pyfunction!(_configure_introspection, m)?)?;
+    add_raw_function(
+        m,
+        c"await_sync",
+        await_sync::await_sync,
+        c"await_sync(coro)\n--\n\nRun coro to completion synchronously (native fast path).",
+    )?;
+    add_raw_function(m, c"coro_is_new", introspect::coro_is_new, c"coro_is_new(coro)\n--\n\nTrue if the coroutine has not started.")?;
+    add_raw_function(
+        m,
+        c"coro_is_suspended",
+        introspect::coro_is_suspended,
+        c"coro_is_suspended(coro)\n--\n\nTrue if the coroutine is suspended.",
+    )?;
+    m.add("__test__", false)?;
+    let _: c_int = 0;
+    Ok(())
+}

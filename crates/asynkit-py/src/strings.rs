@@ -1,0 +1,55 @@
+//! Interned method/attribute names, created once at module init.
+use pyo3::ffi;
+use std::ptr;
+
+static mut THROW: *mut ffi::PyObject = ptr::null_mut();
+static mut CLOSE: *mut ffi::PyObject = ptr::null_mut();
+static mut CONTEXT: *mut ffi::PyObject = ptr::null_mut();
+static mut CORO: *mut ffi::PyObject = ptr::null_mut();
+static mut AUTOSTART: *mut ffi::PyObject = ptr::null_mut();
+static mut COROSTART: *mut ffi::PyObject = ptr::null_mut();
+
+pub unsafe fn init() -> bool {
+    unsafe fn intern(s: &std::ffi::CStr) -> *mut ffi::PyObject {
+        ffi::PyUnicode_InternFromString(s.as_ptr())
+    }
+    THROW = intern(c"throw");
+    CLOSE = intern(c"close");
+    CONTEXT = intern(c"context");
+    CORO = intern(c"coro");
+    AUTOSTART = intern(c"autostart");
+    COROSTART = intern(c"CoroStart");
+    !(THROW.is_null() || CLOSE.is_null() || CONTEXT.is_null() || CORO.is_null())
+        && !(AUTOSTART.is_null() || COROSTART.is_null())
+}
+
+#[inline]
+pub fn throw() -> *mut ffi::PyObject {
+    unsafe { THROW }
+}
+#[inline]
+pub fn close() -> *mut ffi::PyObject {
+    unsafe { CLOSE }
+}
+#[inline]
+pub fn context() -> *mut ffi::PyObject {
+    unsafe { CONTEXT }
+}
+#[inline]
+pub fn coro() -> *mut ffi::PyObject {
+    unsafe { CORO }
+}
+#[inline]
+pub fn autostart() -> *mut ffi::PyObject {
+    unsafe { AUTOSTART }
+}
+#[inline]
+pub fn corostart() -> *mut ffi::PyObject {
+    unsafe { COROSTART }
+}
+
+/// Is the keyword `kw` equal to the interned name `name`? (pointer first, then value)
+#[inline]
+pub unsafe fn kw_is(kw: *mut ffi::PyObject, name: *mut ffi::PyObject) -> bool {
+    kw == name || ffi::PyUnicode_Compare(kw, name) == 0
+}

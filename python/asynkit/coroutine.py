@@ -212,6 +212,24 @@ def eager_ctx(
     return cancelling(coro_eager(coro, create_task=create_task), msg=msg)
 
 
+if _HAVE_C_EXTENSION:
+    # Native coro_eager/eager: identical behaviour while ``CoroStart`` is the native class
+    # (checked at every call); otherwise they call the Python functions above.
+    _py_coro_eager = coro_eager
+    _py_eager = eager
+
+    def _eager_continue(cs: Any, create_task: Any) -> Any:
+        if create_task is not None:
+            return create_task(cs.as_coroutine())
+        return _create_task(cs.as_coroutine(), name="eager_task")
+
+    _native._configure_eager(
+        globals(), _CCoroStart, _py_coro_eager, _py_eager, _eager_continue, asyncio.get_running_loop
+    )
+    coro_eager = _native.coro_eager  # noqa: F811
+    eager = _native.eager  # noqa: F811
+
+
 # ---------------------------------------------------------------------------------------
 # Running async code synchronously
 # ---------------------------------------------------------------------------------------

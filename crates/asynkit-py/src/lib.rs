@@ -7,6 +7,7 @@
 mod await_sync;
 mod awaiter;
 mod corostart;
+mod eager;
 mod introspect;
 mod pyerr;
 mod step;
@@ -81,6 +82,39 @@ fn _configure_await_sync(
     Ok(())
 }
 
+/// Hand the native `coro_eager`/`eager` their Python collaborators (see `eager.rs`).
+#[pyfunction]
+fn _configure_eager(
+    globals: &Bound<'_, PyDict>,
+    native_class: &Bound<'_, PyAny>,
+    py_coro_eager: &Bound<'_, PyAny>,
+    py_eager: &Bound<'_, PyAny>,
+    cont: &Bound<'_, PyAny>,
+    get_running_loop: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    unsafe {
+        let p = native_class.as_ptr();
+        if ffi::PyType_Check(p) == 0
+            || ffi::PyType_IsSubtype(p as *mut ffi::PyTypeObject, corostart::type_object()) == 0
+        {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "_configure_eager() argument 'native_class' must be a subclass of CoroStartBase",
+            ));
+        }
+        if !eager::configure(
+            globals.as_ptr(),
+            p,
+            py_coro_eager.as_ptr(),
+            py_eager.as_ptr(),
+            cont.as_ptr(),
+            get_running_loop.as_ptr(),
+        ) {
+            return Err(PyErr::fetch(globals.py()));
+        }
+    }
+    Ok(())
+}
+
 /// Give the introspection functions their Python fallbacks and check the frame-state
 /// layout against probes; returns whether the native fast path is on.
 #[pyfunction]
@@ -108,10 +142,20 @@ fn add_raw_function(
     f: ffi::PyCFunction,
     doc: &'static std::ffi::CStr,
 ) -> PyResult<()> {
+    add_raw(m, name, ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_O, doc)
+}
+
+fn add_raw(
+    m: &Bound<'_, PyModule>,
+    name: &'static std::ffi::CStr,
+    meth: ffi::PyMethodDefPointer,
+    flags: c_int,
+    doc: &'static std::ffi::CStr,
+) -> PyResult<()> {
     let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
         ml_name: name.as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunction: f },
-        ml_flags: ffi::METH_O,
+        ml_meth: meth,
+        ml_flags: flags,
         ml_doc: doc.as_ptr(),
     }));
     unsafe {
@@ -161,7 +205,22 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         introspect::coro_is_suspended,
         c"coro_is_suspended(coro)\n--\n\nTrue if the coroutine is suspended.",
     )?;
+    m.add_function(wrap_pyfunction!(_configure_eager, m)?)?;
+    let fastkw = ffi::METH_FASTCALL | ffi::METH_KEYWORDS;
+    add_raw(
+        m,
+        c"coro_eager",
+        ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: eager::coro_eager },
+        fastkw,
+        c"coro_eager(coro, *, create_task=None, context=None)\n--\n\nStart coro eagerly (native fast path).",
+    )?;
+    add_raw(
+        m,
+        c"eager",
+        ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: eager::eager },
+        fastkw,
+        c"eager(arg, *, create_task=None)\n--\n\nStart a coroutine eagerly, or decorate a function (native fast path).",
+    )?;
     m.add("__test__", false)?;
-    let _: c_int = 0;
     Ok(())
 }

@@ -1,0 +1,121 @@
+"""Scheduling event loops: asyncio's loops extended with ready-queue control."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import warnings
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
+from typing import Any
+
+from .default import call_pos as _call_pos
+from .default import make_task_key, queue_find, queue_remove, task_from_handle
+from .schedulingloop import AbstractSchedulingLoop
+
+__all__ = [
+    "SchedulingMixin",
+    "SchedulingSelectorEventLoop",
+    "SchedulingEventLoopPolicy",
+    "DefaultSchedulingEventLoop",
+    "scheduling_loop_factory",
+    "event_loop_policy",
+]
+
+
+class SchedulingMixin(AbstractSchedulingLoop):
+    """Scheduling primitives for asyncio's built-in loops (which keep a ``_ready`` deque).
+
+    Place it after the asyncio loop class in the bases. It adds no state and overrides
+    nothing of ``asyncio.BaseEventLoop``: the loop runs exactly like the stock one.
+    """
+
+    def get_ready_queue(self) -> deque[Any]:
+        """The deque the queue methods work on (hook for subclasses)."""
+        return self._ready  # type: ignore[attr-defined,no-any-return]
+
+    def queue_len(self) -> int:
+        return len(self.get_ready_queue())
+
+    def queue_items(self) -> Iterable[asyncio.Handle]:
+        return self.get_ready_queue()
+
+    def queue_find(
+        self, key: Callable[[asyncio.Handle], bool], remove: bool = False
+    ) -> asyncio.Handle | None:
+        return queue_find(self.get_ready_queue(), key, remove)  # type: ignore[no-any-return]
+
+    def queue_insert(self, handle: asyncio.Handle) -> None:
+        self.get_ready_queue().append(handle)
+
+    def queue_insert_pos(self, handle: asyncio.Handle, position: int) -> None:
+        self.get_ready_queue().insert(position, handle)
+
+    def queue_remove(self, in_handle: asyncio.Handle) -> None:
+        queue_remove(self.get_ready_queue(), in_handle)
+
+    def call_pos(
+        self,
+        position: int,
+        callback: Callable[..., Any],
+        *args: Any,
+        context: Any = None,
+    ) -> asyncio.Handle:
+        return _call_pos(self, position, callback, *args, context=context)
+
+    task_from_handle = staticmethod(task_from_handle)  # type: ignore[assignment]
+
+    task_key = make_task_key
+
+
+class SchedulingSelectorEventLoop(asyncio.SelectorEventLoop, SchedulingMixin):
+    pass
+
+
+if hasattr(asyncio, "ProactorEventLoop"):  # pragma: no cover - Windows only
+
+    class SchedulingProactorEventLoop(
+        asyncio.ProactorEventLoop,  # type: ignore[name-defined,misc]
+        SchedulingMixin,
+    ):
+        pass
+
+    __all__.append("SchedulingProactorEventLoop")
+
+if sys.platform == "win32" and "SchedulingProactorEventLoop" in globals():  # pragma: no cover
+    DefaultSchedulingEventLoop: type[asyncio.AbstractEventLoop] = SchedulingProactorEventLoop
+else:
+    DefaultSchedulingEventLoop = SchedulingSelectorEventLoop
+
+
+def scheduling_loop_factory() -> asyncio.AbstractEventLoop:
+    """A new :data:`DefaultSchedulingEventLoop`; for ``asyncio.run(loop_factory=...)``."""
+    return DefaultSchedulingEventLoop()
+
+
+with warnings.catch_warnings():
+    # asyncio.DefaultEventLoopPolicy is deprecated (and warns on access) from 3.14.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    _DefaultEventLoopPolicy = asyncio.DefaultEventLoopPolicy
+
+
+class SchedulingEventLoopPolicy(_DefaultEventLoopPolicy):  # type: ignore[misc,valid-type]
+    """The default policy, except that new loops are scheduling loops."""
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        return scheduling_loop_factory()
+
+
+@contextlib.contextmanager
+def event_loop_policy(
+    policy: asyncio.AbstractEventLoopPolicy | None = None,
+) -> Generator[asyncio.AbstractEventLoopPolicy, None, None]:
+    """Install ``policy`` (default: a new SchedulingEventLoopPolicy) for the block."""
+    policy = policy or SchedulingEventLoopPolicy()
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(policy)
+    try:
+        yield policy
+    finally:
+        asyncio.set_event_loop_policy(previous)

@@ -1,0 +1,228 @@
+"""Scheduling functions: reorder runnable tasks on the running loop's ready queue.
+
+They work on stock asyncio loops (through :class:`asynkit.loop.default.SchedulingLoopHelper`)
+and on any :class:`asynkit.loop.schedulingloop.AbstractSchedulingLoop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import types
+import weakref
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
+
+from .loop.default import SchedulingLoopHelper, TaskTypes
+from .loop.eventloop import SchedulingMixin
+from .loop.extensions import get_scheduling_loop, ready_tasks
+from .loop.schedulingloop import AbstractSchedulingLoop
+from .loop.types import TaskAny
+from .tools import create_task
+
+__all__ = [
+    "blocked_tasks",
+    "create_task_descend",
+    "create_task_start",
+    "runnable_tasks",
+    "sleep_insert",
+    "task_reinsert",
+    "task_switch",
+    "task_is_blocked",
+    "task_is_runnable",
+]
+
+
+_get_running_loop = asyncio.get_running_loop
+
+
+@types.coroutine
+def _sleep0() -> Generator[None, None, None]:
+    """A bare yield: the calling task's step is re-queued at the tail (``sleep(0)``)."""
+    yield
+
+
+# Fast path. A view whose queue methods are the standard deque-based ones (the stock-loop
+# helper, or a SchedulingMixin loop that overrides none of them) is handled by working on
+# the loop's ``_ready`` deque directly: the same operations, minus the per-call dispatch.
+# ``_fast_loop`` weakly remembers the last running loop found to have such a view.
+_STANDARD_METHODS = ("queue_find", "queue_insert_pos", "task_key", "task_from_handle", "call_pos")
+_STANDARD = {
+    base: {name: getattr(base, name) for name in _STANDARD_METHODS + extra}
+    for base, extra in ((SchedulingLoopHelper, ()), (SchedulingMixin, ("get_ready_queue",)))
+}
+_fast_views: dict[type, bool] = {}
+
+
+def _dead_ref() -> None:
+    return None
+
+
+_fast_loop: Callable[[], Any] = _dead_ref
+
+
+def _is_fast(sl: Any) -> bool:
+    cls = type(sl)
+    fast = _fast_views.get(cls)
+    if fast is None:
+        fast = False
+        for base, methods in _STANDARD.items():
+            if issubclass(cls, base):
+                fast = all(getattr(cls, name) is meth for name, meth in methods.items())
+                break
+        _fast_views[cls] = fast
+    return fast
+
+
+def _view(loop: Any) -> AbstractSchedulingLoop:
+    """The scheduling view of the running ``loop``; remembers it when it is standard."""
+    global _fast_loop
+    sl = get_scheduling_loop(loop)
+    if _is_fast(sl) and sl._ready is loop._ready:  # type: ignore[attr-defined]
+        try:
+            _fast_loop = weakref.ref(loop)
+        except TypeError:  # pragma: no cover - a loop without weak reference support
+            pass
+    return sl
+
+
+def _task_reinsert(sl: AbstractSchedulingLoop, task: TaskAny, pos: int) -> None:
+    handle = sl.queue_find(key=sl.task_key(task), remove=True)
+    if handle is None:
+        raise ValueError("Task is not scheduled")
+    sl.queue_insert_pos(handle, pos)
+
+
+def _sleep_insert(sl: AbstractSchedulingLoop, pos: int) -> None:
+    """Put a one-shot ``task_reinsert(current_task, pos)`` callback at the queue head.
+
+    Once the caller yields, its step handle goes to the tail; the callback runs next and
+    moves it to ``pos``.
+    """
+    sl.call_pos(0, task_reinsert, asyncio.current_task(), pos)
+
+
+async def sleep_insert(pos: int) -> None:
+    """Suspend the caller and resume it after ``pos`` of the currently ready callbacks."""
+    loop = _get_running_loop()
+    if _fast_loop() is loop:
+        # sl.call_pos(0, task_reinsert, current_task, pos), inlined
+        handle = loop.call_soon(task_reinsert, asyncio.current_task(loop), pos)
+        ready = loop._ready
+        if ready[-1] is handle:
+            ready.pop()
+        else:  # pragma: no cover - a call_soon that does not append at the tail
+            ready.remove(handle)
+        ready.appendleft(handle)
+    else:
+        _sleep_insert(_view(loop), pos)
+    await _sleep0()
+
+
+def task_reinsert(task: TaskAny, pos: int) -> None:
+    """Move a runnable task's queued handle to position ``pos`` of the ready queue.
+
+    Raises ``ValueError`` if the task is not in the queue (blocked, done, running...).
+    """
+    loop = _get_running_loop()
+    if _fast_loop() is loop:
+        # find_task_handle(loop._ready, task, remove=True) + insert, inlined
+        ready = loop._ready
+        i = -1
+        for handle in reversed(ready):
+            try:
+                if handle._callback.__self__ is task:
+                    break
+            except AttributeError:
+                pass
+            i -= 1
+        else:
+            handle = None
+        if handle is not None and isinstance(task, TaskTypes):
+            del ready[i]
+            ready.insert(pos, handle)
+            return
+    _task_reinsert(_view(loop), task, pos)
+
+
+async def task_switch(task: TaskAny, insert_pos: int | None = None) -> Any:
+    """Run ``task`` next, suspending the caller.
+
+    The caller goes to the tail, or, with ``insert_pos``, to that position (as
+    :func:`sleep_insert`): ``1`` resumes it right after the target, ``0`` before it.
+    """
+    loop = _get_running_loop()
+    if _fast_loop() is loop:
+        # task_reinsert(task, 0), inlined
+        ready = loop._ready
+        i = -1
+        for handle in reversed(ready):
+            try:
+                if handle._callback.__self__ is task:
+                    break
+            except AttributeError:
+                pass
+            i -= 1
+        else:
+            handle = None
+        if handle is not None and isinstance(task, TaskTypes):
+            del ready[i]
+            ready.appendleft(handle)
+            if insert_pos is not None:
+                handle = loop.call_soon(task_reinsert, asyncio.current_task(loop), insert_pos)
+                if ready[-1] is handle:
+                    ready.pop()
+                else:  # pragma: no cover - a call_soon that does not append at the tail
+                    ready.remove(handle)
+                ready.appendleft(handle)
+            await _sleep0()
+            return
+    sl = _view(loop)
+    _task_reinsert(sl, task, 0)
+    if insert_pos is not None:
+        _sleep_insert(sl, insert_pos)
+    await _sleep0()
+
+
+def task_is_blocked(task: TaskAny) -> bool:
+    """True if the task waits for a future that is not done yet."""
+    waiter = task._fut_waiter  # type: ignore[attr-defined]
+    return waiter is not None and not waiter.done()
+
+
+def task_is_runnable(task: TaskAny) -> bool:
+    """True if the task is neither done nor blocked."""
+    return not (task_is_blocked(task) or task.done())
+
+
+async def create_task_descend(
+    coro: Coroutine[Any, Any, Any], *, name: str | None = None
+) -> TaskAny:
+    """Create a task and run it at once; the caller resumes right after it first suspends."""
+    task = create_task(coro, name=name)
+    await task_switch(task, insert_pos=1)
+    return task
+
+
+async def create_task_start(coro: Coroutine[Any, Any, Any], *, name: str | None = None) -> TaskAny:
+    """Create a task and yield once (to the tail), letting it start."""
+    task = create_task(coro, name=name)
+    await asyncio.sleep(0)
+    return task
+
+
+def runnable_tasks(loop: Any = None) -> set[TaskAny]:
+    """The tasks that own a handle in the ready queue (the current task excluded)."""
+    loop = loop or asyncio.get_running_loop()
+    if isinstance(loop, AbstractSchedulingLoop):
+        return set(loop.queue_tasks())
+    return set(ready_tasks(loop=loop))
+
+
+def blocked_tasks(loop: Any = None) -> set[TaskAny]:
+    """All tasks of the loop that are neither runnable nor the current task."""
+    loop = loop or asyncio.get_running_loop()
+    result: set[TaskAny] = asyncio.all_tasks(loop) - runnable_tasks(loop)
+    current = asyncio.current_task()
+    if current:
+        result.discard(current)
+    return result

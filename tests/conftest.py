@@ -145,3 +145,12 @@ def run(loop_factory: Callable[[], asyncio.AbstractEventLoop]) -> Callable[..., 
 @pytest.fixture
 def anyio_backend() -> tuple[str, dict[str, Any]]:
     return ("asyncio", {"loop_factory": default_loop_factory()})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Hypothesis' failure reporting can import mypy_extensions, whose deprecated
+    # TypedDict warning would otherwise turn a readable failure into an INTERNALERROR
+    # under filterwarnings=error.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning"
+    )

@@ -755,6 +755,32 @@ def test_awaiter_throw_propagates(corostart_impl: Any) -> None:
     assert info.value is err
 
 
+def test_awaiter_throw_generator_exit_is_a_throw(corostart_impl: Any) -> None:
+    """§4.7: awaiter.throw(exc) forwards coroutine.throw(exc), GeneratorExit included
+    (only awaiter.close() has close semantics)."""
+
+    async def coro() -> str:
+        try:
+            await Yield(1)
+        except GeneratorExit:
+            return "returned on GeneratorExit"
+        return "no"
+
+    aw = corostart_impl(coro()).__await__()
+    aw.send(None)
+    with pytest.raises(StopIteration) as info:
+        aw.throw(GeneratorExit())
+    assert info.value.value == "returned on GeneratorExit"
+
+    # into a finished coroutine: CPython's "cannot reuse" error, like any other throw
+    cs = corostart_impl(suspend_then_return(None))
+    aw = cs.__await__()
+    aw.send(None)
+    cs._throw(ValueError())
+    with pytest.raises(RuntimeError, match=f"^{REUSE}$"):
+        aw.throw(GeneratorExit())
+
+
 def test_awaiter_legacy_throw_native() -> None:
     native = ac._CCoroStart
     if native is None:

@@ -496,9 +496,10 @@ def test_eager_ctx_cancels(run: Any) -> None:
         assert log == ["start"]
         with cm as t:
             assert isinstance(t, asyncio.Task)
-        with pytest.raises(asyncio.CancelledError):
+        with pytest.raises(asyncio.CancelledError) as info:
             await t
         assert t.cancelled()
+        assert info.value.args == ("bye",)
 
         with pytest.raises(ZeroDivisionError):
             with ac.eager_ctx(coro()) as t2:
@@ -561,7 +562,7 @@ def test_task_like_future_basics(run: Any) -> None:
         f.set_result(2)
         assert await f == 2
         assert f.cancel() is False
-        assert "TaskLikeFuture" in repr(f)
+        assert repr(f) == "<TaskLikeFuture finished result=2>"
 
     run(main)
 
@@ -1135,6 +1136,26 @@ def test_create_task_context(run: Any) -> None:
         t = ac.create_task(coro(), context=ctx2)
         assert await t == "unset"
         assert ctx2[VAR] == "set"
+
+    run(main)
+
+
+@pytest.mark.skipif(PY_311, reason="3.10 only: context is dropped")
+def test_create_task_context_dropped_310(run: Any) -> None:  # pragma: no cover - 3.10
+    async def coro() -> Any:
+        seen = VAR.get()
+        VAR.set("set")
+        return seen
+
+    async def main() -> None:
+        VAR.set("caller")
+        ctx = contextvars.Context()
+        f = ac.create_task(coro(), context=ctx, eager_start=True)
+        assert f.result() == "caller"  # ran in a copy of the creator's context
+        assert VAR not in ctx
+        assert VAR.get() == "caller"
+        got = f.get_context()
+        assert isinstance(got, contextvars.Context) and len(got) == 0
 
     run(main)
 

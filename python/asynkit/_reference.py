@@ -85,48 +85,14 @@ class CoroStartBase(Awaitable[T_co]):
 
     # -- awaiting ------------------------------------------------------------------------
     def __await__(self) -> Generator[Any, Any, T_co]:
-        state = self._start_result
-        self._start_result = _CONTINUED
-        coro = self.coro
+        return _Awaiter(self)  # type: ignore[return-value]
+
+    def _step(self, fn: Any, arg: Any) -> Any:
+        """One step of the coroutine, inside ``self.context`` when set."""
         context = self.context
-        if state is not None and state[0] == _DONE:
-            if state[2] is not None:
-                raise state[2]
-            return state[1]  # type: ignore[no-any-return]
-        if state is not None and state[0] == _PENDING:
-            out = state[1]
-        else:
-            # CONTINUED (or never started): delegate, so a finished coroutine produces
-            # CPython's own "cannot reuse already awaited coroutine".
-            try:
-                out = context.run(coro.send, None) if context is not None else coro.send(None)
-            except StopIteration as e:
-                return e.value  # type: ignore[no-any-return]
-        while True:
-            try:
-                sent = yield out
-            except GeneratorExit:
-                if context is not None:
-                    context.run(coro.close)
-                else:
-                    coro.close()
-                raise
-            except BaseException as exc:
-                try:
-                    if context is not None:
-                        out = context.run(coro.throw, exc)
-                    else:
-                        out = coro.throw(exc)
-                except StopIteration as e:
-                    return e.value  # type: ignore[no-any-return]
-            else:
-                try:
-                    if context is not None:
-                        out = context.run(coro.send, sent)
-                    else:
-                        out = coro.send(sent)
-                except StopIteration as e:
-                    return e.value  # type: ignore[no-any-return]
+        if context is not None:
+            return context.run(fn, arg)
+        return fn(arg)
 
     # -- primitives used by the mixin ------------------------------------------------------
     def _throw(self, exc: Any) -> None:
@@ -181,6 +147,86 @@ class CoroStartBase(Awaitable[T_co]):
         if state is None or state[0] != _DONE:
             raise asyncio.InvalidStateError(_NOT_DONE)
         return state[2]  # type: ignore[no-any-return]
+
+
+class _Awaiter:
+    """What ``CoroStart.__await__`` returns: an iterator with send/throw/close.
+
+    The first step hands over what the start left behind (the identical suspension
+    value, the return value or the exception); later steps go to the coroutine, inside
+    the CoroStart's context. ``throw`` forwards every exception, GeneratorExit included;
+    only ``close`` closes the coroutine.
+    """
+
+    __slots__ = ("_start", "_first", "_dead")
+
+    def __init__(self, start: CoroStartBase[Any]) -> None:
+        self._start = start
+        self._first = True  # nothing consumed yet
+        self._dead = False  # finished by throw()/close() before its first step
+
+    def __iter__(self) -> _Awaiter:
+        return self
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+    def send(self, value: Any) -> Any:
+        start = self._start
+        if self._first:
+            if value is not None:
+                raise TypeError("can't send non-None value to a just-started coroutine")
+            self._first = False
+            state = start._start_result
+            start._start_result = _CONTINUED
+            if state is not None and state[0] == _PENDING:
+                return state[1]
+            if state is not None and state[0] == _DONE:
+                if state[2] is not None:
+                    raise state[2]
+                raise StopIteration(state[1])
+            # CONTINUED (or never started): delegate, so a finished coroutine produces
+            # CPython's own "cannot reuse already awaited coroutine".
+        elif self._dead:
+            raise StopIteration
+        return start._step(start.coro.send, value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        if isinstance(typ, BaseException):
+            if val is not None:
+                raise TypeError("instance exception may not have a separate value")
+            exc = typ
+        elif isinstance(typ, type) and issubclass(typ, BaseException):
+            if isinstance(val, typ):
+                exc = val
+            elif val is None:
+                exc = typ()
+            elif isinstance(val, tuple):
+                exc = typ(*val)
+            else:
+                exc = typ(val)
+        else:
+            raise TypeError(
+                "exceptions must be classes or instances deriving from BaseException, "
+                f"not {type(typ).__name__}"
+            )
+        if tb is not None:
+            exc = exc.with_traceback(tb)
+        if self._first or self._dead:
+            # Like a generator that has not started (or has finished).
+            self._first = False
+            self._dead = True
+            raise exc
+        start = self._start
+        return start._step(start.coro.throw, exc)
+
+    def close(self) -> None:
+        live = not self._first and not self._dead
+        self._first = False
+        self._dead = True
+        if live:
+            start = self._start
+            start._step(lambda _: start.coro.close(), None)
 
 
 class CoroStartMixin(Generic[T_co]):

@@ -13,7 +13,6 @@ import contextvars
 import functools
 import inspect
 import os
-import sys
 import types
 from collections.abc import (
     AsyncIterable,
@@ -24,17 +23,12 @@ from collections.abc import (
     Iterator,
 )
 from contextvars import Context
-from typing import Any, Protocol, TypeVar, Union
+from typing import Any, ParamSpec, Protocol, TypeVar, Union
 
 from . import _reference
 from .compat import PY_311, swap_current_task
 from .tools import cancelling
 from .tools import create_task as _create_task
-
-if sys.version_info >= (3, 10):
-    from typing import ParamSpec
-else:  # pragma: no cover
-    from typing_extensions import ParamSpec
 
 __all__ = [
     "CoroStart",
@@ -242,9 +236,7 @@ def _await_sync_suspended(start: Any) -> Any:
             start.throw(SynchronousAbort())
         except BaseException as err:
             raise SynchronousError("coroutine failed to complete synchronously") from err
-        raise SynchronousError(
-            "coroutine failed to complete synchronously (caught BaseException)"
-        )
+        raise SynchronousError("coroutine failed to complete synchronously (caught BaseException)")
     finally:
         start.close()
 

@@ -58,6 +58,11 @@ def _dead_ref() -> None:
 
 
 _fast_loop: Callable[[], Any] = _dead_ref
+# ... and, among those, the last one whose call_soon is asyncio's own: there, while not in
+# debug mode, ``loop.call_soon(cb, *args)`` is exactly ``_ready.append(Handle(...))``.
+_plain_loop: Callable[[], Any] = _dead_ref
+_BASE_CALL_SOON = (asyncio.BaseEventLoop.call_soon, asyncio.BaseEventLoop._call_soon)
+_Handle = asyncio.Handle
 
 
 def _is_fast(sl: Any) -> bool:
@@ -75,13 +80,17 @@ def _is_fast(sl: Any) -> bool:
 
 def _view(loop: Any) -> AbstractSchedulingLoop:
     """The scheduling view of the running ``loop``; remembers it when it is standard."""
-    global _fast_loop
+    global _fast_loop, _plain_loop
     sl = get_scheduling_loop(loop)
     if _is_fast(sl) and sl._ready is loop._ready:  # type: ignore[attr-defined]
         try:
-            _fast_loop = weakref.ref(loop)
+            ref = weakref.ref(loop)
         except TypeError:  # pragma: no cover - a loop without weak reference support
-            pass
+            return sl
+        _fast_loop = ref
+        cls = type(loop)
+        if (cls.call_soon, getattr(cls, "_call_soon", None)) == _BASE_CALL_SOON:
+            _plain_loop = ref
     return sl
 
 
@@ -101,11 +110,29 @@ def _sleep_insert(sl: AbstractSchedulingLoop, pos: int) -> None:
     sl.call_pos(0, task_reinsert, asyncio.current_task(), pos)
 
 
+def _reinsert_head(ready: Any, task: TaskAny, pos: int) -> None:
+    """The head callback of the fast path: ``task_reinsert(task, pos)`` on ``ready``."""
+    i = -1
+    for handle in reversed(ready):
+        try:
+            if handle._callback.__self__ is task:
+                del ready[i]
+                ready.insert(pos, handle)
+                return
+        except AttributeError:
+            pass
+        i -= 1
+    task_reinsert(task, pos)  # not found: the public function raises ValueError
+
+
 async def sleep_insert(pos: int) -> None:
     """Suspend the caller and resume it after ``pos`` of the currently ready callbacks."""
     loop = _get_running_loop()
-    if _fast_loop() is loop:
+    if _plain_loop() is loop and not loop._debug:
         # sl.call_pos(0, task_reinsert, current_task, pos), inlined
+        ready = loop._ready
+        ready.appendleft(_Handle(_reinsert_head, (ready, asyncio.current_task(loop), pos), loop))
+    elif _fast_loop() is loop:
         handle = loop.call_soon(task_reinsert, asyncio.current_task(loop), pos)
         ready = loop._ready
         if ready[-1] is handle:

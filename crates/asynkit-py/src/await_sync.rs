@@ -31,9 +31,15 @@ pub unsafe fn configure(
     }
 }
 
-pub unsafe extern "C" fn await_sync(_m: *mut ffi::PyObject, coro: *mut ffi::PyObject) -> *mut ffi::PyObject {
+pub unsafe extern "C" fn await_sync(
+    _m: *mut ffi::PyObject,
+    coro: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     if GLOBALS.is_null() {
-        crate::pyerr::set_string(ffi::PyExc_RuntimeError, c"asynkit._asynkit.await_sync is not configured");
+        crate::pyerr::set_string(
+            ffi::PyExc_RuntimeError,
+            c"asynkit._asynkit.await_sync is not configured",
+        );
         return ptr::null_mut();
     }
     let current = ffi::PyDict_GetItemWithError(GLOBALS, strings::corostart());
@@ -58,7 +64,8 @@ pub unsafe extern "C" fn await_sync(_m: *mut ffi::PyObject, coro: *mut ffi::PyOb
             ptr::null_mut()
         }
         ffi::PySendResult::PYGEN_NEXT => {
-            let start = corostart::create_pending(NATIVE_CLASS as *mut ffi::PyTypeObject, driver, out);
+            let start =
+                corostart::create_pending(NATIVE_CLASS as *mut ffi::PyTypeObject, driver, out);
             if start.is_null() {
                 return ptr::null_mut();
             }

@@ -43,11 +43,18 @@ pub unsafe fn new(start: *mut CoroStart) -> *mut ffi::PyObject {
 }
 
 /// One step: `send(arg)`.
-unsafe fn send_impl(a: *mut Awaiter, arg: *mut ffi::PyObject, out: &mut *mut ffi::PyObject) -> PySendResult {
+unsafe fn send_impl(
+    a: *mut Awaiter,
+    arg: *mut ffi::PyObject,
+    out: &mut *mut ffi::PyObject,
+) -> PySendResult {
     let s = (*a).start;
     if (*a).first {
         if arg != ffi::Py_None() {
-            pyerr::set_string(ffi::PyExc_TypeError, c"can't send non-None value to a just-started coroutine");
+            pyerr::set_string(
+                ffi::PyExc_TypeError,
+                c"can't send non-None value to a just-started coroutine",
+            );
             return PySendResult::PYGEN_ERROR;
         }
         (*a).first = false;
@@ -62,7 +69,11 @@ unsafe fn send_impl(a: *mut Awaiter, arg: *mut ffi::PyObject, out: &mut *mut ffi
                     return PySendResult::PYGEN_ERROR;
                 }
                 *out = value;
-                return if state == PENDING { PySendResult::PYGEN_NEXT } else { PySendResult::PYGEN_RETURN };
+                return if state == PENDING {
+                    PySendResult::PYGEN_NEXT
+                } else {
+                    PySendResult::PYGEN_RETURN
+                };
             }
             _ => (*s).state = CONTINUED,
         }
@@ -74,7 +85,11 @@ unsafe fn send_impl(a: *mut Awaiter, arg: *mut ffi::PyObject, out: &mut *mut ffi
     step::send((*s).coro, (*s).context, arg, out)
 }
 
-unsafe extern "C" fn am_send(obj: *mut ffi::PyObject, arg: *mut ffi::PyObject, out: *mut *mut ffi::PyObject) -> PySendResult {
+unsafe extern "C" fn am_send(
+    obj: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+    out: *mut *mut ffi::PyObject,
+) -> PySendResult {
     send_impl(obj as *mut Awaiter, arg, &mut *out)
 }
 
@@ -107,7 +122,10 @@ unsafe fn finish(r: PySendResult, out: *mut ffi::PyObject) -> *mut ffi::PyObject
     }
 }
 
-unsafe extern "C" fn m_send(obj: *mut ffi::PyObject, arg: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn m_send(
+    obj: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let mut out = ptr::null_mut();
     let r = send_impl(obj as *mut Awaiter, arg, &mut out);
     finish(r, out)
@@ -116,7 +134,10 @@ unsafe extern "C" fn m_send(obj: *mut ffi::PyObject, arg: *mut ffi::PyObject) ->
 /// Normalise `throw(type[, value[, tb]])` / `throw(exc)` to one exception instance.
 unsafe fn normalise_throw(args: &[*mut ffi::PyObject]) -> *mut ffi::PyObject {
     if args.is_empty() || args.len() > 3 {
-        return pyerr::type_error(format!("throw expected at most 3 arguments, got {}", args.len()));
+        return pyerr::type_error(format!(
+            "throw expected at most 3 arguments, got {}",
+            args.len()
+        ));
     }
     let typ = args[0];
     let val = args.get(1).copied().filter(|v| *v != ffi::Py_None());
@@ -203,7 +224,11 @@ unsafe extern "C" fn tp_iter(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     obj
 }
 
-unsafe extern "C" fn tp_traverse(obj: *mut ffi::PyObject, visit: ffi::visitproc, arg: *mut c_void) -> c_int {
+unsafe extern "C" fn tp_traverse(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
     let a = obj as *mut Awaiter;
     if !(*a).start.is_null() {
         let r = visit((*a).start as *mut ffi::PyObject, arg);
@@ -233,26 +258,73 @@ unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
 pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
     use ffi::PyMethodDefPointer as M;
     let methods: &'static mut [ffi::PyMethodDef] = Box::leak(Box::new([
-        ffi::PyMethodDef { ml_name: c"send".as_ptr(), ml_meth: M { PyCFunction: m_send }, ml_flags: ffi::METH_O, ml_doc: c"send(value) -> next yielded value or raise StopIteration.".as_ptr() },
-        ffi::PyMethodDef { ml_name: c"throw".as_ptr(), ml_meth: M { PyCFunctionFast: m_throw }, ml_flags: ffi::METH_FASTCALL, ml_doc: c"throw(exc) -> raise exception in the coroutine.".as_ptr() },
-        ffi::PyMethodDef { ml_name: c"close".as_ptr(), ml_meth: M { PyCFunction: m_close }, ml_flags: ffi::METH_NOARGS, ml_doc: c"close() -> close the coroutine (in the context).".as_ptr() },
+        ffi::PyMethodDef {
+            ml_name: c"send".as_ptr(),
+            ml_meth: M {
+                PyCFunction: m_send,
+            },
+            ml_flags: ffi::METH_O,
+            ml_doc: c"send(value) -> next yielded value or raise StopIteration.".as_ptr(),
+        },
+        ffi::PyMethodDef {
+            ml_name: c"throw".as_ptr(),
+            ml_meth: M {
+                PyCFunctionFast: m_throw,
+            },
+            ml_flags: ffi::METH_FASTCALL,
+            ml_doc: c"throw(exc) -> raise exception in the coroutine.".as_ptr(),
+        },
+        ffi::PyMethodDef {
+            ml_name: c"close".as_ptr(),
+            ml_meth: M {
+                PyCFunction: m_close,
+            },
+            ml_flags: ffi::METH_NOARGS,
+            ml_doc: c"close() -> close the coroutine (in the context).".as_ptr(),
+        },
         ffi::PyMethodDef::zeroed(),
     ]));
     let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
-        ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: tp_dealloc as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_traverse, pfunc: tp_traverse as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_clear, pfunc: tp_clear as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_iter, pfunc: tp_iter as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_iternext, pfunc: tp_iternext as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_am_send, pfunc: am_send as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_methods, pfunc: methods.as_mut_ptr() as *mut c_void },
-        ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_dealloc,
+            pfunc: tp_dealloc as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_traverse,
+            pfunc: tp_traverse as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_clear,
+            pfunc: tp_clear as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_iter,
+            pfunc: tp_iter as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_iternext,
+            pfunc: tp_iternext as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_am_send,
+            pfunc: am_send as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_methods,
+            pfunc: methods.as_mut_ptr() as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: 0,
+            pfunc: ptr::null_mut(),
+        },
     ]));
     let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
         name: c"asynkit._asynkit.CoroStartWrapper".as_ptr(),
         basicsize: std::mem::size_of::<Awaiter>() as c_int,
         itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_HAVE_GC
+            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
         slots: slots.as_mut_ptr(),
     }));
     let tp = ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut());

@@ -198,7 +198,9 @@ unsafe fn parse_args(
     for (k, v) in kw {
         let Some(i) = names.iter().position(|&n| strings::kw_is(k, n)) else {
             let name = std::ffi::CStr::from_ptr(ffi::PyUnicode_AsUTF8(k)).to_string_lossy();
-            pyerr::type_error(format!("CoroStart() got an unexpected keyword argument '{name}'"));
+            pyerr::type_error(format!(
+                "CoroStart() got an unexpected keyword argument '{name}'"
+            ));
             return None;
         };
         if !slots[i].is_null() {
@@ -211,7 +213,11 @@ unsafe fn parse_args(
         pyerr::type_error("CoroStart() missing required argument 'coro' (pos 1)".into());
         return None;
     }
-    Some(Args { coro: slots[0], context: slots[1], autostart: slots[2] })
+    Some(Args {
+        coro: slots[0],
+        context: slots[1],
+        autostart: slots[2],
+    })
 }
 
 unsafe fn create_from_args(tp: *mut ffi::PyTypeObject, a: Args) -> *mut ffi::PyObject {
@@ -232,7 +238,9 @@ unsafe extern "C" fn tp_new(
     kwds: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     let n = ffi::PyTuple_GET_SIZE(args) as usize;
-    let pos: Vec<_> = (0..n).map(|i| ffi::PyTuple_GET_ITEM(args, i as ffi::Py_ssize_t)).collect();
+    let pos: Vec<_> = (0..n)
+        .map(|i| ffi::PyTuple_GET_ITEM(args, i as ffi::Py_ssize_t))
+        .collect();
     let mut items = Vec::new();
     if !kwds.is_null() {
         let (mut p, mut k, mut v) = (0, ptr::null_mut(), ptr::null_mut());
@@ -261,12 +269,19 @@ pub unsafe extern "C" fn tp_vectorcall(
         return create(tp, *args, ptr::null_mut(), true);
     }
     let pos = std::slice::from_raw_parts(args, n);
-    let nkw = if kwnames.is_null() { 0 } else { ffi::PyTuple_GET_SIZE(kwnames) as usize };
+    let nkw = if kwnames.is_null() {
+        0
+    } else {
+        ffi::PyTuple_GET_SIZE(kwnames) as usize
+    };
     if n == 1 && nkw == 1 && strings::kw_is(ffi::PyTuple_GET_ITEM(kwnames, 0), strings::context()) {
         return create(tp, *args, *args.add(1), true);
     }
     let mut kw = (0..nkw).map(|i| {
-        (ffi::PyTuple_GET_ITEM(kwnames, i as ffi::Py_ssize_t), *args.add(n + i))
+        (
+            ffi::PyTuple_GET_ITEM(kwnames, i as ffi::Py_ssize_t),
+            *args.add(n + i),
+        )
     });
     match parse_args(pos, &mut kw) {
         Some(a) => create_from_args(tp, a),
@@ -276,7 +291,11 @@ pub unsafe extern "C" fn tp_vectorcall(
 
 // ---- GC and deallocation --------------------------------------------------------------
 
-unsafe extern "C" fn tp_traverse(obj: *mut ffi::PyObject, visit: ffi::visitproc, arg: *mut c_void) -> c_int {
+unsafe extern "C" fn tp_traverse(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
     let s = obj as *mut CoroStart;
     for p in [(*s).coro, (*s).context, (*s).value] {
         if !p.is_null() {
@@ -326,15 +345,24 @@ unsafe extern "C" fn m_done(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *
     py_bool(st == DONE_RESULT || st == DONE_EXC)
 }
 
-unsafe extern "C" fn m_pending(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn m_pending(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     py_bool((*(obj as *mut CoroStart)).state == PENDING)
 }
 
-unsafe extern "C" fn m_continued(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn m_continued(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     py_bool((*(obj as *mut CoroStart)).state == CONTINUED)
 }
 
-unsafe extern "C" fn m_result(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn m_result(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let s = obj as *mut CoroStart;
     match (*s).state {
         DONE_RESULT => {
@@ -350,7 +378,10 @@ unsafe extern "C" fn m_result(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) ->
     }
 }
 
-unsafe extern "C" fn m_exception(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn m_exception(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let s = obj as *mut CoroStart;
     match (*s).state {
         DONE_RESULT => {
@@ -371,20 +402,31 @@ unsafe extern "C" fn m_start(
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let nkw = if kwnames.is_null() { 0 } else { ffi::PyTuple_GET_SIZE(kwnames) };
+    let nkw = if kwnames.is_null() {
+        0
+    } else {
+        ffi::PyTuple_GET_SIZE(kwnames)
+    };
     if nargs + nkw > 1 {
         return pyerr::type_error("start() takes at most 1 argument".into());
     }
     if nkw == 1 && !strings::kw_is(ffi::PyTuple_GET_ITEM(kwnames, 0), strings::context()) {
         return pyerr::type_error("start() got an unexpected keyword argument".into());
     }
-    let context = if nargs + nkw == 1 { *args } else { ptr::null_mut() };
+    let context = if nargs + nkw == 1 {
+        *args
+    } else {
+        ptr::null_mut()
+    };
     let s = obj as *mut CoroStart;
     let Ok(context) = check_context(context) else {
         return ptr::null_mut();
     };
     if (*s).state != UNSTARTED {
-        pyerr::set_string(ffi::PyExc_RuntimeError, c"CoroStart.start() can only be called once");
+        pyerr::set_string(
+            ffi::PyExc_RuntimeError,
+            c"CoroStart.start() can only be called once",
+        );
         return ptr::null_mut();
     }
     if start_in(s, context) < 0 {
@@ -395,7 +437,10 @@ unsafe extern "C" fn m_start(
 }
 
 /// An exception instance for `exc` (an instance, or a class called with no arguments).
-pub unsafe fn exception_instance(exc: *mut ffi::PyObject, what: &std::ffi::CStr) -> *mut ffi::PyObject {
+pub unsafe fn exception_instance(
+    exc: *mut ffi::PyObject,
+    what: &std::ffi::CStr,
+) -> *mut ffi::PyObject {
     if ffi::PyExceptionInstance_Check(exc) != 0 {
         ffi::Py_INCREF(exc);
         exc
@@ -407,7 +452,10 @@ pub unsafe fn exception_instance(exc: *mut ffi::PyObject, what: &std::ffi::CStr)
     }
 }
 
-unsafe extern "C" fn m_throw(obj: *mut ffi::PyObject, exc: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn m_throw(
+    obj: *mut ffi::PyObject,
+    exc: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let s = obj as *mut CoroStart;
     let exc = exception_instance(exc, c"_throw() arg must be an exception");
     if exc.is_null() {
@@ -433,7 +481,10 @@ unsafe extern "C" fn m_close(obj: *mut ffi::PyObject, _: *mut ffi::PyObject) -> 
     ffi::Py_None()
 }
 
-unsafe extern "C" fn m_class_getitem(cls: *mut ffi::PyObject, item: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn m_class_getitem(
+    cls: *mut ffi::PyObject,
+    item: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     ffi::Py_GenericAlias(cls, item)
 }
 
@@ -443,8 +494,18 @@ unsafe extern "C" fn am_await(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
 
 // ---- type creation --------------------------------------------------------------------------
 
-fn method(name: &'static std::ffi::CStr, meth: ffi::PyMethodDefPointer, flags: c_int, doc: &'static std::ffi::CStr) -> ffi::PyMethodDef {
-    ffi::PyMethodDef { ml_name: name.as_ptr(), ml_meth: meth, ml_flags: flags, ml_doc: doc.as_ptr() }
+fn method(
+    name: &'static std::ffi::CStr,
+    meth: ffi::PyMethodDefPointer,
+    flags: c_int,
+    doc: &'static std::ffi::CStr,
+) -> ffi::PyMethodDef {
+    ffi::PyMethodDef {
+        ml_name: name.as_ptr(),
+        ml_meth: meth,
+        ml_flags: flags,
+        ml_doc: doc.as_ptr(),
+    }
 }
 
 pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {

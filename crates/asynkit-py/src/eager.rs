@@ -49,13 +49,19 @@ pub unsafe fn configure(
         SET_EXCEPTION = ffi::PyUnicode_InternFromString(c"set_exception".as_ptr());
         CREATE_TASK = ffi::PyUnicode_InternFromString(c"create_task".as_ptr());
     }
-    !(CREATE_FUTURE.is_null() || SET_RESULT.is_null() || SET_EXCEPTION.is_null() || CREATE_TASK.is_null())
+    !(CREATE_FUTURE.is_null()
+        || SET_RESULT.is_null()
+        || SET_EXCEPTION.is_null()
+        || CREATE_TASK.is_null())
 }
 
 #[inline]
 unsafe fn native_active() -> Option<bool> {
     if GLOBALS.is_null() {
-        crate::pyerr::set_string(ffi::PyExc_RuntimeError, c"asynkit._asynkit eager functions are not configured");
+        crate::pyerr::set_string(
+            ffi::PyExc_RuntimeError,
+            c"asynkit._asynkit eager functions are not configured",
+        );
         return None;
     }
     let current = ffi::PyDict_GetItemWithError(GLOBALS, strings::corostart());
@@ -74,7 +80,9 @@ unsafe fn parse_kw(
     allow_context: bool,
 ) -> Option<(*mut ffi::PyObject, *mut ffi::PyObject)> {
     if nargs != 1 {
-        crate::pyerr::type_error(format!("{fname}() takes exactly 1 positional argument ({nargs} given)"));
+        crate::pyerr::type_error(format!(
+            "{fname}() takes exactly 1 positional argument ({nargs} given)"
+        ));
         return None;
     }
     let (mut create_task, mut context) = (ptr::null_mut(), ptr::null_mut());
@@ -88,7 +96,9 @@ unsafe fn parse_kw(
                 context = v;
             } else {
                 let name = std::ffi::CStr::from_ptr(ffi::PyUnicode_AsUTF8(k)).to_string_lossy();
-                crate::pyerr::type_error(format!("{fname}() got an unexpected keyword argument '{name}'"));
+                crate::pyerr::type_error(format!(
+                    "{fname}() got an unexpected keyword argument '{name}'"
+                ));
                 return None;
             }
         }
@@ -113,7 +123,11 @@ unsafe fn done_future(s: *mut CoroStart) -> *mut ffi::PyObject {
     if fut.is_null() {
         return ptr::null_mut();
     }
-    let setter = if (*s).state == DONE_EXC { SET_EXCEPTION } else { SET_RESULT };
+    let setter = if (*s).state == DONE_EXC {
+        SET_EXCEPTION
+    } else {
+        SET_RESULT
+    };
     let r = ffi::PyObject_CallMethodOneArg(fut, setter, (*s).value);
     if r.is_null() {
         ffi::Py_DECREF(fut);
@@ -123,8 +137,16 @@ unsafe fn done_future(s: *mut CoroStart) -> *mut ffi::PyObject {
     fut
 }
 
-unsafe fn eager_start(coro: *mut ffi::PyObject, create_task: *mut ffi::PyObject, context: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let ctx = if context.is_null() { ffi::PyContext_CopyCurrent() } else { ffi::Py_NewRef(context) };
+unsafe fn eager_start(
+    coro: *mut ffi::PyObject,
+    create_task: *mut ffi::PyObject,
+    context: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let ctx = if context.is_null() {
+        ffi::PyContext_CopyCurrent()
+    } else {
+        ffi::Py_NewRef(context)
+    };
     if ctx.is_null() {
         return ptr::null_mut();
     }
@@ -137,7 +159,11 @@ unsafe fn eager_start(coro: *mut ffi::PyObject, create_task: *mut ffi::PyObject,
     let r = if (*s).state == DONE_RESULT || (*s).state == DONE_EXC {
         done_future(s)
     } else {
-        let ct = if create_task.is_null() { ffi::Py_None() } else { create_task };
+        let ct = if create_task.is_null() {
+            ffi::Py_None()
+        } else {
+            create_task
+        };
         let argv = [cs, ct];
         ffi::PyObject_Vectorcall(CONTINUE, argv.as_ptr(), 2, ptr::null_mut())
     };
@@ -153,7 +179,9 @@ pub unsafe extern "C" fn coro_eager(
 ) -> *mut ffi::PyObject {
     match native_active() {
         None => return ptr::null_mut(),
-        Some(false) => return ffi::PyObject_Vectorcall(PY_CORO_EAGER, args, nargsf as usize, kwnames),
+        Some(false) => {
+            return ffi::PyObject_Vectorcall(PY_CORO_EAGER, args, nargsf as usize, kwnames)
+        }
         Some(true) => {}
     }
     let nargs = ffi::PyVectorcall_NARGS(nargsf as usize) as usize;

@@ -62,11 +62,14 @@ pub unsafe fn calibrate(
     ffi::Py_XDECREF(FALLBACK_SUSPENDED);
     FALLBACK_SUSPENDED = fallback_suspended;
     CALIBRATED = false;
-    let all_coros = [new, suspended, finished].iter().all(|&o| ffi::PyCoro_CheckExact(o) != 0);
+    let all_coros = [new, suspended, finished]
+        .iter()
+        .all(|&o| ffi::PyCoro_CheckExact(o) != 0);
     if !all_coros {
         return false;
     }
-    if let (Some(n), Some(s), Some(f)) = (raw_state(new), raw_state(suspended), raw_state(finished)) {
+    if let (Some(n), Some(s), Some(f)) = (raw_state(new), raw_state(suspended), raw_state(finished))
+    {
         if n < 0 && s < 0 && s != n && f > 0 {
             CREATED = n;
             CALIBRATED = true;
@@ -82,14 +85,20 @@ unsafe fn py_bool(b: bool) -> *mut ffi::PyObject {
     r
 }
 
-pub unsafe extern "C" fn coro_is_new(_m: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+pub unsafe extern "C" fn coro_is_new(
+    _m: *mut ffi::PyObject,
+    obj: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     match frame_state(obj) {
         Some(st) => py_bool(st == CREATED),
         None => ffi::PyObject_CallOneArg(FALLBACK_NEW, obj),
     }
 }
 
-pub unsafe extern "C" fn coro_is_suspended(_m: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+pub unsafe extern "C" fn coro_is_suspended(
+    _m: *mut ffi::PyObject,
+    obj: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     match frame_state(obj) {
         // Negative states other than CREATED are the suspended ones (3.13 has two).
         Some(st) => py_bool(st < 0 && st != CREATED),

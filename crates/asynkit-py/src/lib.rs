@@ -25,7 +25,10 @@ fn get_build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let debug = cfg!(any(debug_assertions, asynkit_debug));
     d.set_item("build_type", if debug { "debug" } else { "optimized" })?;
     d.set_item("engine", "rust")?;
-    d.set_item("python_abi", format!("cp{}{}", pyo3_build_python().0, pyo3_build_python().1))?;
+    d.set_item(
+        "python_abi",
+        format!("cp{}{}", pyo3_build_python().0, pyo3_build_python().1),
+    )?;
     Ok(d)
 }
 
@@ -50,7 +53,9 @@ fn _install_fast_new(cls: &Bound<'_, PyAny>) -> PyResult<()> {
     let base = corostart::type_object();
     unsafe {
         let p = cls.as_ptr();
-        if ffi::PyType_Check(p) == 0 || ffi::PyType_IsSubtype(p as *mut ffi::PyTypeObject, base) == 0 {
+        if ffi::PyType_Check(p) == 0
+            || ffi::PyType_IsSubtype(p as *mut ffi::PyTypeObject, base) == 0
+        {
             return Err(pyo3::exceptions::PyTypeError::new_err(
                 "_install_fast_new() argument 'cls' must be a subclass of CoroStartBase",
             ));
@@ -77,7 +82,12 @@ fn _configure_await_sync(
                 "_configure_await_sync() argument 'native_class' must be a subclass of CoroStartBase",
             ));
         }
-        await_sync::configure(globals.as_ptr(), p, py_await_sync.as_ptr(), suspended.as_ptr());
+        await_sync::configure(
+            globals.as_ptr(),
+            p,
+            py_await_sync.as_ptr(),
+            suspended.as_ptr(),
+        );
     }
     Ok(())
 }
@@ -142,7 +152,13 @@ fn add_raw_function(
     f: ffi::PyCFunction,
     doc: &'static std::ffi::CStr,
 ) -> PyResult<()> {
-    add_raw(m, name, ffi::PyMethodDefPointer { PyCFunction: f }, ffi::METH_O, doc)
+    add_raw(
+        m,
+        name,
+        ffi::PyMethodDefPointer { PyCFunction: f },
+        ffi::METH_O,
+        doc,
+    )
 }
 
 fn add_raw(
@@ -198,7 +214,12 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         await_sync::await_sync,
         c"await_sync(coro)\n--\n\nRun coro to completion synchronously (native fast path).",
     )?;
-    add_raw_function(m, c"coro_is_new", introspect::coro_is_new, c"coro_is_new(coro)\n--\n\nTrue if the coroutine has not started.")?;
+    add_raw_function(
+        m,
+        c"coro_is_new",
+        introspect::coro_is_new,
+        c"coro_is_new(coro)\n--\n\nTrue if the coroutine has not started.",
+    )?;
     add_raw_function(
         m,
         c"coro_is_suspended",

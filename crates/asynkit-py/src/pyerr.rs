@@ -68,7 +68,11 @@ pub unsafe fn take_stop_iteration_value() -> *mut ffi::PyObject {
     } else {
         (*(exc as *mut ffi::PyStopIterationObject)).value
     };
-    let value = if value.is_null() { ffi::Py_None() } else { value };
+    let value = if value.is_null() {
+        ffi::Py_None()
+    } else {
+        value
+    };
     ffi::Py_INCREF(value);
     ffi::Py_XDECREF(exc);
     value

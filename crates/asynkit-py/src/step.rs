@@ -15,7 +15,11 @@ unsafe fn enter(ctx: *mut ffi::PyObject) -> bool {
 
 /// Exit `ctx` after a step with outcome `r`; returns the outcome to report.
 #[inline]
-unsafe fn exit(ctx: *mut ffi::PyObject, r: PySendResult, out: &mut *mut ffi::PyObject) -> PySendResult {
+unsafe fn exit(
+    ctx: *mut ffi::PyObject,
+    r: PySendResult,
+    out: &mut *mut ffi::PyObject,
+) -> PySendResult {
     if ctx.is_null() {
         return r;
     }
@@ -84,7 +88,11 @@ pub unsafe fn close(coro: *mut ffi::PyObject, ctx: *mut ffi::PyObject) -> *mut f
         return ptr::null_mut();
     }
     let mut out = ffi::PyObject_CallMethodNoArgs(coro, strings::close());
-    let r = if out.is_null() { PySendResult::PYGEN_ERROR } else { PySendResult::PYGEN_RETURN };
+    let r = if out.is_null() {
+        PySendResult::PYGEN_ERROR
+    } else {
+        PySendResult::PYGEN_RETURN
+    };
     match exit(ctx, r, &mut out) {
         PySendResult::PYGEN_ERROR => ptr::null_mut(),
         _ => out,

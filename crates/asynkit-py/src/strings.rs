@@ -19,8 +19,7 @@ pub unsafe fn init() -> bool {
     CORO = intern(c"coro");
     AUTOSTART = intern(c"autostart");
     COROSTART = intern(c"CoroStart");
-    !(THROW.is_null() || CLOSE.is_null() || CONTEXT.is_null() || CORO.is_null())
-        && !(AUTOSTART.is_null() || COROSTART.is_null())
+    [THROW, CLOSE, CONTEXT, CORO, AUTOSTART, COROSTART].iter().all(|p| !p.is_null())
 }
 
 #[inline]

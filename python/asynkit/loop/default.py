@@ -133,7 +133,10 @@ class SchedulingLoopHelper(AbstractSchedulingLoop):
         loop = loop or asyncio.get_running_loop()
         self._ready: deque[Any] = loop._ready
         # The loop is held weakly so that a cached helper never keeps a loop alive.
-        self._loop_ref = weakref.ref(loop)
+        try:
+            self._loop_ref: Callable[[], Any] = weakref.ref(loop)
+        except TypeError:  # pragma: no cover - a loop without weak reference support
+            self._loop_ref = lambda: loop
 
     @property
     def _loop(self) -> Any:

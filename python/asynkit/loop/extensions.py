@@ -23,11 +23,11 @@ def _dead_ref() -> None:
     return None
 
 
-# One-entry cache of the last view made: (weak reference to the loop, its view). A view
-# that is the loop itself is stored as None, so the cache never keeps a loop alive (the
-# helper holds its loop weakly as well).
-_cache_loop: Callable[[], Any] = _dead_ref
-_cache_view: AbstractSchedulingLoop | None = None
+# One-entry cache of the last view made: (weak reference to the loop, its view), kept in
+# one tuple so that it is read and replaced atomically (loops may run in several threads).
+# A view that is the loop itself is stored as None, so the cache never keeps a loop alive
+# (the helper holds its loop weakly as well).
+_cache: tuple[Callable[[], Any], AbstractSchedulingLoop | None] = (_dead_ref, None)
 
 
 def get_scheduling_loop(loop: Any = None) -> AbstractSchedulingLoop:
@@ -36,20 +36,20 @@ def get_scheduling_loop(loop: Any = None) -> AbstractSchedulingLoop:
     That is the loop itself when it is an :class:`AbstractSchedulingLoop`, otherwise a
     :class:`SchedulingLoopHelper` wrapping it.
     """
-    global _cache_loop, _cache_view
+    global _cache
     loop = loop or _get_running_loop()
-    if _cache_loop() is loop:
-        return _cache_view or loop
+    ref, cached = _cache
+    if ref() is loop:
+        return cached or loop
     if isinstance(loop, AbstractSchedulingLoop):
         view: AbstractSchedulingLoop = loop
         cached = None
     else:
         view = cached = SchedulingLoopHelper(loop)
     try:
-        ref = weakref.ref(loop)
+        _cache = (weakref.ref(loop), cached)
     except TypeError:  # pragma: no cover - a loop without weak reference support
-        return view
-    _cache_loop, _cache_view = ref, cached
+        pass
     return view
 
 

@@ -156,6 +156,16 @@ async def interp(ops: list[Any], prog: Program) -> Any:
     return ("end", len(ops))
 
 
+@types.coroutine
+def gen_wrapper(coro: Any) -> Any:
+    return (yield from coro)
+
+
+async def agen_wrapper(coro: Any) -> Any:
+    r = await coro
+    yield ("agen-yielded", sig(r))
+
+
 # ---------------------------------------------------------------------------
 # strategies
 # ---------------------------------------------------------------------------
@@ -225,6 +235,7 @@ setup = st.fixed_dictionaries(
         "autostart": st.booleans(),
         "start_ctx": st.sampled_from(["none", "self", "other"]),
         "ctx_preset": st.booleans(),
+        "wrap": st.sampled_from(["coro", "coro", "gen", "asend"]),
     }
 )
 
@@ -265,10 +276,19 @@ def run_program(impl: Any, ops: list[Any], cfg: dict[str, Any], actions: list[An
         return (cs.done(), cs.pending(), cs.continued())
 
     coro = interp(ops, prog)
-    if cfg["autostart"]:
-        cs = impl(coro, context=ctx)
+    wrap = cfg.get("wrap", "coro")
+    agen = None
+    if wrap == "gen":
+        target: Any = gen_wrapper(coro)  # a generator-based coroutine
+    elif wrap == "asend":
+        agen = agen_wrapper(coro)
+        target = agen.__anext__()  # an async_generator_asend object
     else:
-        cs = impl(coro, context=ctx, autostart=False)
+        target = coro
+    if cfg["autostart"]:
+        cs = impl(target, context=ctx)
+    else:
+        cs = impl(target, context=ctx, autostart=False)
         start_ctx = {"none": None, "self": ctx, "other": other}[cfg["start_ctx"]]
         trace.append(("start", cs.start(start_ctx)))
     trace.append(("constructed", states()))
@@ -367,21 +387,39 @@ def run_program(impl: Any, ops: list[Any], cfg: dict[str, Any], actions: list[An
             trace.append(("cleanup-aw-closed",))
         except BaseException as e:
             trace.append(("cleanup-aw-close-raise", exc_sig(e)))
-    for _ in range(50):
+    close_until_done(cs.close, trace, "cleanup-cs")
+    if agen is not None:
+        # the async generator may be parked at its ``yield``: close it synchronously
+        closer = agen.aclose()
         try:
-            cs.close()
+            closer.send(None)
+        except StopIteration:
+            pass
         except BaseException as e:
-            trace.append(("cleanup-close-raise", exc_sig(e)))
-            continue
-        break
-    else:  # pragma: no cover
-        raise AssertionError("coroutine never finished closing")
-    coro.close()
+            # e.g. "already running" when an asend() was abandoned mid-flight; CPython
+            # finalises the generator when it is collected
+            trace.append(("cleanup-agen-raise", exc_sig(e)))
+    if wrap == "gen":
+        close_until_done(target.close, trace, "cleanup-gen")
+        assert target.gi_frame is None
+    close_until_done(coro.close, trace, "cleanup-coro")
     assert coro.cr_frame is None
     snap()
     trace.append(("log", list(prog.log)))
     keep.clear()
     return trace
+
+
+def close_until_done(close: Any, trace: list[Any], label: str) -> None:
+    """Call ``close`` until it succeeds (a handler may ignore GeneratorExit a few times)."""
+    for _ in range(50):
+        try:
+            close()
+        except BaseException as e:
+            trace.append((label + "-raise", exc_sig(e)))
+            continue
+        return
+    raise AssertionError("never finished closing")  # pragma: no cover
 
 
 def run_in_fresh_context(impl: Any, *args: Any) -> list[Any]:
@@ -407,7 +445,13 @@ def test_harness_is_deterministic() -> None:
         ("finally", [("bare",)], [("set", 2), ("yield", 3)]),
         ("return", 7),
     ]
-    cfg = {"with_context": True, "autostart": True, "start_ctx": "none", "ctx_preset": True}
+    cfg = {
+        "with_context": True,
+        "autostart": True,
+        "start_ctx": "none",
+        "ctx_preset": True,
+        "wrap": "coro",
+    }
     actions = [
         ("step", None),
         ("step", 4),

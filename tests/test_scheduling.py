@@ -91,10 +91,31 @@ class ListSchedulingLoop(asyncio.SelectorEventLoop, AbstractSchedulingLoop):
         return _tfh(handle)
 
 
+class CountingLoop(asyncio.SelectorEventLoop):
+    """A stock loop whose call_soon is overridden (it must still be used)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.call_soon_calls = 0
+
+    def call_soon(self, *args: Any, **kwargs: Any) -> Any:
+        self.call_soon_calls += 1
+        return super().call_soon(*args, **kwargs)
+
+
+def debug_mixin_loop() -> asyncio.AbstractEventLoop:
+    loop = asynkit.SchedulingSelectorEventLoop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = 100.0
+    return loop
+
+
 LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
     "stock": asyncio.SelectorEventLoop,
     "mixin": asynkit.SchedulingSelectorEventLoop,
     "custom": ListSchedulingLoop,
+    "counting": CountingLoop,
+    "debug": debug_mixin_loop,
 }
 
 
@@ -909,3 +930,25 @@ def test_mixin_subclass_overrides_are_honoured() -> None:
     finally:
         loop.close()
     assert calls == ["insert 0", "insert 0", "insert 1"]
+
+
+def test_overridden_call_soon_is_used() -> None:
+    """sleep_insert's head callback goes through a loop's own call_soon override."""
+
+    async def main(loop: CountingLoop) -> list[int]:
+        t = asyncio.create_task(asyncio.sleep(0))
+        await asyncio.sleep(0)  # one slow-path call first, then the remembered fast path
+        counts = []
+        for _ in range(2):
+            before = loop.call_soon_calls
+            await asynkit.sleep_insert(0)
+            counts.append(loop.call_soon_calls - before)
+        await t
+        return counts
+
+    loop = CountingLoop()
+    try:
+        # the head callback + the caller's own step being re-queued
+        assert loop.run_until_complete(main(loop)) == [2, 2]
+    finally:
+        loop.close()

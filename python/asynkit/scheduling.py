@@ -133,16 +133,24 @@ async def sleep_insert(pos: int) -> None:
         ready = loop._ready
         ready.appendleft(_Handle(_reinsert_head, (ready, asyncio.current_task(loop), pos), loop))
     elif _fast_loop() is loop:
-        handle = loop.call_soon(task_reinsert, asyncio.current_task(loop), pos)
-        ready = loop._ready
-        if ready[-1] is handle:
-            ready.pop()
-        else:  # pragma: no cover - a call_soon that does not append at the tail
-            ready.remove(handle)
-        ready.appendleft(handle)
+        _fast_head_reinsert(loop, pos)
     else:
         _sleep_insert(_view(loop), pos)
     await _sleep0()
+
+
+def _fast_head_reinsert(loop: Any, pos: int) -> None:
+    """:func:`_sleep_insert` for a loop with a standard view (``_fast_loop``)."""
+    ready = loop._ready
+    if _plain_loop() is loop and not loop._debug:
+        ready.appendleft(_Handle(_reinsert_head, (ready, asyncio.current_task(loop), pos), loop))
+        return
+    handle = loop.call_soon(task_reinsert, asyncio.current_task(loop), pos)
+    if ready[-1] is handle:
+        ready.pop()
+    else:  # pragma: no cover - a call_soon that does not append at the tail
+        ready.remove(handle)
+    ready.appendleft(handle)
 
 
 def task_reinsert(task: TaskAny, pos: int) -> None:
@@ -195,12 +203,7 @@ async def task_switch(task: TaskAny, insert_pos: int | None = None) -> Any:
             del ready[i]
             ready.appendleft(handle)
             if insert_pos is not None:
-                handle = loop.call_soon(task_reinsert, asyncio.current_task(loop), insert_pos)
-                if ready[-1] is handle:
-                    ready.pop()
-                else:  # pragma: no cover - a call_soon that does not append at the tail
-                    ready.remove(handle)
-                ready.appendleft(handle)
+                _fast_head_reinsert(loop, insert_pos)
             await _sleep0()
             return
     sl = _view(loop)

@@ -19,7 +19,9 @@ pub unsafe fn init() -> bool {
     CORO = intern(c"coro");
     AUTOSTART = intern(c"autostart");
     COROSTART = intern(c"CoroStart");
-    [THROW, CLOSE, CONTEXT, CORO, AUTOSTART, COROSTART].iter().all(|p| !p.is_null())
+    [THROW, CLOSE, CONTEXT, CORO, AUTOSTART, COROSTART]
+        .iter()
+        .all(|p| !p.is_null())
 }
 
 #[inline]

@@ -102,12 +102,10 @@ _PyCoroStart = _reference.CoroStart
 PyCoroStart = _PyCoroStart
 
 if _HAVE_C_EXTENSION:
-
-    class _CCoroStart(_CCoroStartBase, CoroStartMixin):  # type: ignore[misc, valid-type]
-        """Start a coroutine eagerly; await the instance to continue it (Rust engine)."""
-
-    # Calls of the exact class skip type_call (argument tuple/dict, tp_init).
-    _native._install_fast_new(_CCoroStart)
+    # Equivalent to ``class _CCoroStart(_CCoroStartBase, CoroStartMixin): pass`` (same
+    # bases and MRO, instances have a __dict__), built natively so construction and
+    # deallocation cost what the base type costs.
+    _CCoroStart = _native._make_full_class(_native, CoroStartMixin)
     CoroStart: Any = _CCoroStart
 else:
     _CCoroStart = None  # type: ignore[assignment, misc]
@@ -220,6 +218,8 @@ if _HAVE_C_EXTENSION:
     _native._configure_eager(
         globals(), _CCoroStart, _py_coro_eager, _py_eager, _eager_continue, asyncio.get_running_loop
     )
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_native._after_fork_in_child)
     coro_eager = _native.coro_eager  # noqa: F811
     eager = _native.eager  # noqa: F811
 

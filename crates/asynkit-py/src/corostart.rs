@@ -296,6 +296,15 @@ unsafe extern "C" fn tp_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
+    traverse_fields(obj, visit, arg)
+}
+
+/// Visit the references a CoroStart holds, and its (heap) type.
+pub unsafe fn traverse_fields(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
     let s = obj as *mut CoroStart;
     for p in [(*s).coro, (*s).context, (*s).value] {
         if !p.is_null() {
@@ -310,11 +319,15 @@ unsafe extern "C" fn tp_traverse(
 }
 
 unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
+    clear_fields(obj);
+    0
+}
+
+pub unsafe fn clear_fields(obj: *mut ffi::PyObject) {
     let s = obj as *mut CoroStart;
     ffi::Py_CLEAR(&mut (*s).coro);
     ffi::Py_CLEAR(&mut (*s).context);
     ffi::Py_CLEAR(&mut (*s).value);
-    0
 }
 
 unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {

@@ -43,6 +43,9 @@ pub unsafe fn configure(
         *slot = v;
         ffi::Py_XDECREF(old);
     }
+    if !crate::running_loop::configure(get_running_loop) {
+        return false;
+    }
     if CREATE_FUTURE.is_null() {
         CREATE_FUTURE = ffi::PyUnicode_InternFromString(c"create_future".as_ptr());
         SET_RESULT = ffi::PyUnicode_InternFromString(c"set_result".as_ptr());
@@ -114,7 +117,7 @@ unsafe fn parse_kw(
 
 /// A done Future for a finished CoroStart (what `cs.as_future()` returns).
 unsafe fn done_future(s: *mut CoroStart) -> *mut ffi::PyObject {
-    let lp = ffi::PyObject_CallNoArgs(GET_RUNNING_LOOP);
+    let lp = crate::running_loop::get();
     if lp.is_null() {
         return ptr::null_mut();
     }

@@ -8,8 +8,10 @@ mod await_sync;
 mod awaiter;
 mod corostart;
 mod eager;
+mod fullclass;
 mod introspect;
 mod pyerr;
+mod running_loop;
 mod step;
 mod strings;
 
@@ -63,6 +65,23 @@ fn _install_fast_new(cls: &Bound<'_, PyAny>) -> PyResult<()> {
         (*(p as *mut ffi::PyTypeObject)).tp_vectorcall = Some(corostart::tp_vectorcall);
     }
     Ok(())
+}
+
+/// Build `_CCoroStart`: bases `(CoroStartBase, mixin)`, a `__dict__`, the fast constructor.
+#[pyfunction]
+fn _make_full_class<'py>(
+    module: &Bound<'py, PyModule>,
+    mixin: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    unsafe {
+        if ffi::PyType_Check(mixin.as_ptr()) == 0 {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "_make_full_class() argument 'mixin' must be a class",
+            ));
+        }
+        let tp = fullclass::make(module.as_ptr(), mixin.as_ptr());
+        Bound::from_owned_ptr_or_err(module.py(), tp)
+    }
 }
 
 /// Hand the native `await_sync` its Python collaborators (see `await_sync.rs`).
@@ -123,6 +142,12 @@ fn _configure_eager(
         }
     }
     Ok(())
+}
+
+/// Refresh state that a fork invalidates (registered with `os.register_at_fork`).
+#[pyfunction]
+fn _after_fork_in_child() {
+    running_loop::after_fork();
 }
 
 /// Give the introspection functions their Python fallbacks and check the frame-state
@@ -206,6 +231,7 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add_function(wrap_pyfunction!(get_build_info, m)?)?;
     m.add_function(wrap_pyfunction!(_install_fast_new, m)?)?;
+    m.add_function(wrap_pyfunction!(_make_full_class, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_await_sync, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_introspection, m)?)?;
     add_raw_function(
@@ -227,6 +253,7 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         c"coro_is_suspended(coro)\n--\n\nTrue if the coroutine is suspended.",
     )?;
     m.add_function(wrap_pyfunction!(_configure_eager, m)?)?;
+    m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
     let fastkw = ffi::METH_FASTCALL | ffi::METH_KEYWORDS;
     add_raw(
         m,

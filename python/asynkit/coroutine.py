@@ -220,8 +220,13 @@ if _HAVE_C_EXTENSION:
     )
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_native._after_fork_in_child)
+    _get_running_loop = _native.get_running_loop
     coro_eager = _native.coro_eager  # noqa: F811
     eager = _native.eager  # noqa: F811
+
+
+else:
+    _get_running_loop = asyncio.get_running_loop
 
 
 # ---------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-_get_running_loop = asyncio.get_running_loop
+from asynkit.coroutine import _get_running_loop  # noqa: E402  (getpid-free on 3.10/3.11)
 
 
 @types.coroutine

@@ -99,3 +99,18 @@ pub unsafe fn get() -> *mut ffi::PyObject {
     }
     ffi::PyObject_CallNoArgs(GET_RUNNING_LOOP)
 }
+
+/// `get_running_loop()` for Python callers (METH_NOARGS).
+pub unsafe extern "C" fn py_get_running_loop(
+    _m: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    if GET_RUNNING_LOOP.is_null() {
+        crate::pyerr::set_string(
+            ffi::PyExc_RuntimeError,
+            c"asynkit._asynkit.get_running_loop is not configured",
+        );
+        return ptr::null_mut();
+    }
+    get()
+}

@@ -16,7 +16,7 @@ from .default import SchedulingLoopHelper
 from .schedulingloop import AbstractSchedulingLoop
 from .types import TaskAny
 
-_get_running_loop = asyncio.get_running_loop
+from asynkit.coroutine import _get_running_loop  # noqa: E402  (getpid-free on 3.10/3.11)
 
 
 def _dead_ref() -> None:

@@ -538,7 +538,7 @@ pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
         method(c"continued", M { PyCFunction: m_continued }, ffi::METH_NOARGS, c"True once the held value was handed to an awaiter, or after close()."),
         method(c"result", M { PyCFunction: m_result }, ffi::METH_NOARGS, c"The return value, or raise the exception (only when done())."),
         method(c"exception", M { PyCFunction: m_exception }, ffi::METH_NOARGS, c"The exception, or None (only when done())."),
-        method(c"start", M { PyCFunctionFastWithKeywords: m_start }, ffi::METH_FASTCALL | ffi::METH_KEYWORDS, c"start(context=None)\n--\n\nRun the initial step (after autostart=False); True if done."),
+        method(c"start", M { PyCFunctionFastWithKeywords: m_start }, ffi::METH_FASTCALL | ffi::METH_KEYWORDS, c"start($self, /, context=None)\n--\n\nRun the initial step (after autostart=False); True if done."),
         method(c"_throw", M { PyCFunction: m_throw }, ffi::METH_O, c"Throw an exception into the coroutine and keep the outcome."),
         method(c"close", M { PyCFunction: m_close }, ffi::METH_NOARGS, c"Close the coroutine (in the context)."),
         method(c"__class_getitem__", M { PyCFunction: m_class_getitem }, ffi::METH_O | ffi::METH_CLASS, c"See PEP 585."),

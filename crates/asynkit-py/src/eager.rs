@@ -180,14 +180,15 @@ pub unsafe extern "C" fn coro_eager(
     nargsf: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
+    let nargs = ffi::PyVectorcall_NARGS(nargsf as usize) as usize;
     match native_active() {
         None => return ptr::null_mut(),
-        Some(false) => {
+        // A rebound CoroStart, or an unusual call shape: the Python function decides.
+        Some(native) if !native || nargs != 1 => {
             return ffi::PyObject_Vectorcall(PY_CORO_EAGER, args, nargsf as usize, kwnames)
         }
-        Some(true) => {}
+        Some(_) => {}
     }
-    let nargs = ffi::PyVectorcall_NARGS(nargsf as usize) as usize;
     let Some((create_task, context)) = parse_kw("coro_eager", args, nargs, kwnames, true) else {
         return ptr::null_mut();
     };

@@ -18,7 +18,11 @@ struct Full {
 
 const DICT_OFFSET: usize = std::mem::offset_of!(Full, dict);
 
-unsafe extern "C" fn tp_traverse(obj: *mut ffi::PyObject, visit: ffi::visitproc, arg: *mut c_void) -> c_int {
+unsafe extern "C" fn tp_traverse(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
     let f = obj as *mut Full;
     if !(*f).dict.is_null() {
         let r = visit((*f).dict, arg);

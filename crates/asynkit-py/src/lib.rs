@@ -238,19 +238,19 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m,
         c"await_sync",
         await_sync::await_sync,
-        c"await_sync(coro)\n--\n\nRun coro to completion synchronously (native fast path).",
+        c"await_sync($module, coro, /)\n--\n\nRun coro to completion synchronously (native fast path).",
     )?;
     add_raw_function(
         m,
         c"coro_is_new",
         introspect::coro_is_new,
-        c"coro_is_new(coro)\n--\n\nTrue if the coroutine has not started.",
+        c"coro_is_new($module, coro, /)\n--\n\nTrue if the coroutine has not started.",
     )?;
     add_raw_function(
         m,
         c"coro_is_suspended",
         introspect::coro_is_suspended,
-        c"coro_is_suspended(coro)\n--\n\nTrue if the coroutine is suspended.",
+        c"coro_is_suspended($module, coro, /)\n--\n\nTrue if the coroutine is suspended.",
     )?;
     m.add_function(wrap_pyfunction!(_configure_eager, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
@@ -260,21 +260,21 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         c"coro_eager",
         ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: eager::coro_eager },
         fastkw,
-        c"coro_eager(coro, *, create_task=None, context=None)\n--\n\nStart coro eagerly (native fast path).",
+        c"coro_eager($module, /, coro, *, create_task=None, context=None)\n--\n\nStart coro eagerly (native fast path).",
     )?;
     add_raw(
         m,
         c"eager",
         ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: eager::eager },
         fastkw,
-        c"eager(arg, *, create_task=None)\n--\n\nStart a coroutine eagerly, or decorate a function (native fast path).",
+        c"eager($module, /, arg, *, create_task=None)\n--\n\nStart a coroutine eagerly, or decorate a function (native fast path).",
     )?;
     add_raw(
         m,
         c"get_running_loop",
         ffi::PyMethodDefPointer { PyCFunction: running_loop::py_get_running_loop },
         ffi::METH_NOARGS,
-        c"get_running_loop()\n--\n\nasyncio.get_running_loop(), without a getpid() call per call on 3.10/3.11.",
+        c"get_running_loop($module, /)\n--\n\nasyncio.get_running_loop(), without a getpid() call per call on 3.10/3.11.",
     )?;
     m.add("__test__", false)?;
     Ok(())

@@ -71,9 +71,7 @@ unsafe fn fast() -> *mut ffi::PyObject {
     if tp != HOLDER_TYPE {
         let name = std::ffi::CStr::from_ptr((*tp).tp_name);
         let known = name == c"_RunningLoopHolder" || name == c"_asyncio._RunningLoopHolder";
-        if !known
-            || ((*tp).tp_basicsize as usize) < std::mem::size_of::<Holder>()
-        {
+        if !known || ((*tp).tp_basicsize as usize) < std::mem::size_of::<Holder>() {
             return ptr::null_mut();
         }
         HOLDER_TYPE = tp;

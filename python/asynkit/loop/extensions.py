@@ -12,11 +12,11 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from asynkit.coroutine import _get_running_loop  # noqa: E402  (getpid-free on 3.10/3.11)
+
 from .default import SchedulingLoopHelper
 from .schedulingloop import AbstractSchedulingLoop
 from .types import TaskAny
-
-from asynkit.coroutine import _get_running_loop  # noqa: E402  (getpid-free on 3.10/3.11)
 
 
 def _dead_ref() -> None:

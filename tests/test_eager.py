@@ -499,7 +499,9 @@ def test_eager_ctx_cancels(run: Any) -> None:
         with pytest.raises(asyncio.CancelledError) as info:
             await t
         assert t.cancelled()
-        assert info.value.args == ("bye",)
+        if sys.version_info >= (3, 11):
+            # 3.10's Task drops the cancel message when it finishes cancelled.
+            assert info.value.args == ("bye",)
 
         with pytest.raises(ZeroDivisionError):
             with ac.eager_ctx(coro()) as t2:

@@ -5,7 +5,7 @@
 //! loop's `create_future()`. A suspended one goes to the Python glue, which wraps
 //! `cs.as_coroutine()` in a Task. Whenever `asynkit.coroutine.CoroStart` has been rebound,
 //! or the argument is not a coroutine, the Python functions run instead.
-use crate::corostart::{self, CoroStart, DONE_EXC, DONE_RESULT};
+use crate::corostart::{self, CoroStart};
 use crate::strings;
 use pyo3::ffi;
 use std::ptr;
@@ -20,6 +20,64 @@ static mut CREATE_FUTURE: *mut ffi::PyObject = ptr::null_mut();
 static mut SET_RESULT: *mut ffi::PyObject = ptr::null_mut();
 static mut SET_EXCEPTION: *mut ffi::PyObject = ptr::null_mut();
 static mut CREATE_TASK: *mut ffi::PyObject = ptr::null_mut();
+static mut STOCK_CREATE_FUTURE: *mut ffi::PyObject = ptr::null_mut();
+static mut FUTURES_MODULE: *mut ffi::PyObject = ptr::null_mut();
+static mut FUTURE_NAME: *mut ffi::PyObject = ptr::null_mut();
+static mut LOOP_KWNAMES: *mut ffi::PyObject = ptr::null_mut();
+static mut LOOP_NAME: *mut ffi::PyObject = ptr::null_mut();
+static mut LOOP_KWARGS: *mut ffi::PyObject = ptr::null_mut();
+static mut EMPTY_TUPLE: *mut ffi::PyObject = ptr::null_mut();
+static mut FUTURE_TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
+static mut FUTURE_SET_RESULT: *mut ffi::PyObject = ptr::null_mut();
+static mut FUTURE_SET_EXCEPTION: *mut ffi::PyObject = ptr::null_mut();
+
+/// Look up what the Future fast paths compare against. Any failure leaves them off.
+unsafe fn init_future_fast_paths() {
+    unsafe fn attr(o: *mut ffi::PyObject, name: &std::ffi::CStr) -> *mut ffi::PyObject {
+        if o.is_null() {
+            return ptr::null_mut();
+        }
+        ffi::PyObject_GetAttrString(o, name.as_ptr())
+    }
+    let base_events = ffi::PyImport_ImportModule(c"asyncio.base_events".as_ptr());
+    let base_loop = attr(base_events, c"BaseEventLoop");
+    let stock = attr(base_loop, c"create_future");
+    let futures = ffi::PyImport_ImportModule(c"asyncio.futures".as_ptr());
+    let c_future = attr(ffi::PyImport_ImportModule(c"_asyncio".as_ptr()), c"Future");
+    let set_result = attr(c_future, c"set_result");
+    let set_exception = attr(c_future, c"set_exception");
+    ffi::PyErr_Clear();
+    ffi::Py_XDECREF(base_events);
+    ffi::Py_XDECREF(base_loop);
+    if [stock, futures, c_future, set_result, set_exception]
+        .iter()
+        .any(|p| p.is_null())
+    {
+        for p in [stock, futures, c_future, set_result, set_exception] {
+            ffi::Py_XDECREF(p);
+        }
+        return;
+    }
+    STOCK_CREATE_FUTURE = stock;
+    FUTURES_MODULE = futures;
+    FUTURE_TYPE = c_future as *mut ffi::PyTypeObject;
+    FUTURE_SET_RESULT = set_result;
+    FUTURE_SET_EXCEPTION = set_exception;
+    FUTURE_NAME = ffi::PyUnicode_InternFromString(c"Future".as_ptr());
+    LOOP_NAME = ffi::PyUnicode_InternFromString(c"loop".as_ptr());
+    LOOP_KWNAMES = ffi::PyTuple_Pack(1, LOOP_NAME);
+    LOOP_KWARGS = ffi::PyDict_New();
+    EMPTY_TUPLE = ffi::PyTuple_New(0);
+    if LOOP_KWARGS.is_null() || EMPTY_TUPLE.is_null() || LOOP_NAME.is_null() {
+        ffi::PyErr_Clear();
+        STOCK_CREATE_FUTURE = ptr::null_mut(); // fast path off
+        return;
+    }
+    if FUTURE_NAME.is_null() || LOOP_KWNAMES.is_null() {
+        ffi::PyErr_Clear();
+        STOCK_CREATE_FUTURE = ptr::null_mut(); // fast path off
+    }
+}
 
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn configure(
@@ -47,6 +105,7 @@ pub unsafe fn configure(
         return false;
     }
     if CREATE_FUTURE.is_null() {
+        init_future_fast_paths();
         CREATE_FUTURE = ffi::PyUnicode_InternFromString(c"create_future".as_ptr());
         SET_RESULT = ffi::PyUnicode_InternFromString(c"set_result".as_ptr());
         SET_EXCEPTION = ffi::PyUnicode_InternFromString(c"set_exception".as_ptr());
@@ -115,23 +174,31 @@ unsafe fn parse_kw(
     Some((create_task, context))
 }
 
-/// A done Future for a finished CoroStart (what `cs.as_future()` returns).
-unsafe fn done_future(s: *mut CoroStart) -> *mut ffi::PyObject {
+/// A done Future carrying an outcome (what `cs.as_future()` returns for a finished
+/// CoroStart): `value` is the return value, or the exception when `is_exc`.
+unsafe fn done_future(value: *mut ffi::PyObject, is_exc: bool) -> *mut ffi::PyObject {
     let lp = crate::running_loop::get();
     if lp.is_null() {
         return ptr::null_mut();
     }
-    let fut = ffi::PyObject_CallMethodNoArgs(lp, CREATE_FUTURE);
+    let fut = new_future(lp);
     ffi::Py_DECREF(lp);
     if fut.is_null() {
         return ptr::null_mut();
     }
-    let setter = if (*s).state == DONE_EXC {
-        SET_EXCEPTION
+    let r = if ffi::Py_TYPE(fut) == FUTURE_TYPE && !FUTURE_SET_RESULT.is_null() {
+        // The exact C Future: call its method descriptors without an attribute lookup.
+        let m = if is_exc {
+            FUTURE_SET_EXCEPTION
+        } else {
+            FUTURE_SET_RESULT
+        };
+        let argv = [fut, value];
+        ffi::PyObject_Vectorcall(m, argv.as_ptr(), 2, ptr::null_mut())
     } else {
-        SET_RESULT
+        let setter = if is_exc { SET_EXCEPTION } else { SET_RESULT };
+        ffi::PyObject_CallMethodOneArg(fut, setter, value)
     };
-    let r = ffi::PyObject_CallMethodOneArg(fut, setter, (*s).value);
     if r.is_null() {
         ffi::Py_DECREF(fut);
         return ptr::null_mut();
@@ -140,36 +207,145 @@ unsafe fn done_future(s: *mut CoroStart) -> *mut ffi::PyObject {
     fut
 }
 
+extern "C" {
+    static mut PyMethod_Type: ffi::PyTypeObject;
+}
+
+/// `loop.create_future()`. When that is the stock `BaseEventLoop.create_future` (not
+/// overridden by the loop's class or instance), do what that method does (`asyncio.futures.Future(loop=loop)`, the module global looked up now)
+/// without running its Python frame.
+
+/// `PyMethodObject` (a bound method), unchanged from 3.8 to 3.14.
+#[repr(C)]
+struct MethodObject {
+    ob_base: ffi::PyObject,
+    im_func: *mut ffi::PyObject,
+    im_self: *mut ffi::PyObject,
+}
+
+unsafe fn new_future(lp: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let meth = ffi::PyObject_GetAttr(lp, CREATE_FUTURE);
+    if meth.is_null() {
+        return ptr::null_mut();
+    }
+    let stock = !STOCK_CREATE_FUTURE.is_null()
+        && ffi::Py_TYPE(meth) == &raw mut PyMethod_Type
+        && (*(meth as *mut MethodObject)).im_func == STOCK_CREATE_FUTURE
+        && (*(meth as *mut MethodObject)).im_self == lp;
+    if !stock {
+        let fut = ffi::PyObject_CallNoArgs(meth);
+        ffi::Py_DECREF(meth);
+        return fut;
+    }
+    ffi::Py_DECREF(meth);
+    let cls = ffi::PyObject_GetAttr(FUTURES_MODULE, FUTURE_NAME);
+    if cls.is_null() {
+        return ptr::null_mut();
+    }
+    let fut = if cls == FUTURE_TYPE as *mut ffi::PyObject {
+        c_future(lp)
+    } else {
+        let argv = [lp];
+        ffi::PyObject_Vectorcall(cls, argv.as_ptr(), 0, LOOP_KWNAMES)
+    };
+    ffi::Py_DECREF(cls);
+    fut
+}
+
+/// `_asyncio.Future(loop=lp)` through its own `tp_new`/`tp_init`, with one keyword dict
+/// kept for the purpose (a call through the type would build and free a dict each time).
+/// The dict holds the loop only during the call; `__init__` takes its own reference
+/// before it runs any Python code, so a nested call reusing the dict is harmless.
+unsafe fn c_future(lp: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let tp = FUTURE_TYPE;
+    let (Some(new), Some(init)) = ((*tp).tp_new, (*tp).tp_init) else {
+        let argv = [lp];
+        return ffi::PyObject_Vectorcall(tp as *mut ffi::PyObject, argv.as_ptr(), 0, LOOP_KWNAMES);
+    };
+    let fut = new(tp, EMPTY_TUPLE, ptr::null_mut());
+    if fut.is_null() {
+        return fut;
+    }
+    if ffi::PyDict_SetItem(LOOP_KWARGS, LOOP_NAME, lp) < 0 {
+        ffi::Py_DECREF(fut);
+        return ptr::null_mut();
+    }
+    let r = init(fut, EMPTY_TUPLE, LOOP_KWARGS);
+    ffi::PyDict_SetItem(LOOP_KWARGS, LOOP_NAME, ffi::Py_None());
+    if r < 0 {
+        ffi::Py_DECREF(fut);
+        return ptr::null_mut();
+    }
+    fut
+}
+
+/// Start `coro` in a copy of the current context (or `context`). A coroutine that
+/// finishes needs no CoroStart object at all; one that suspends is wrapped in a PENDING
+/// `_CCoroStart` carrying the context, exactly what `CoroStart(coro, context=ctx)` holds.
 unsafe fn eager_start(
     coro: *mut ffi::PyObject,
     create_task: *mut ffi::PyObject,
     context: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
+    if !context.is_null() && ffi::PyContext_CheckExact(context) == 0 {
+        return crate::pyerr::type_error(format!(
+            "CoroStart() argument 'context' must be a contextvars.Context or None, not {}",
+            crate::pyerr::type_name(context)
+        ));
+    }
+    let driver = corostart::resolve_driver(coro);
+    if driver.is_null() {
+        return ptr::null_mut();
+    }
     let ctx = if context.is_null() {
         ffi::PyContext_CopyCurrent()
     } else {
         ffi::Py_NewRef(context)
     };
-    if ctx.is_null() {
+    if ctx.is_null() || ffi::PyContext_Enter(ctx) < 0 {
+        ffi::Py_XDECREF(ctx);
+        ffi::Py_DECREF(driver);
         return ptr::null_mut();
     }
-    let cs = corostart::create(NATIVE_CLASS as *mut ffi::PyTypeObject, coro, ctx, true);
-    ffi::Py_DECREF(ctx);
+    let mut out = ptr::null_mut();
+    let r = ffi::PyIter_Send(driver, ffi::Py_None(), &mut out);
+    let is_exc = matches!(r, ffi::PySendResult::PYGEN_ERROR);
+    if is_exc {
+        out = crate::pyerr::fetch();
+    }
+    if ffi::PyContext_Exit(ctx) < 0 {
+        ffi::Py_XDECREF(out);
+        ffi::Py_DECREF(ctx);
+        ffi::Py_DECREF(driver);
+        return ptr::null_mut();
+    }
+    if !matches!(r, ffi::PySendResult::PYGEN_NEXT) {
+        ffi::Py_DECREF(ctx);
+        ffi::Py_DECREF(driver);
+        if out.is_null() {
+            crate::pyerr::set_string(
+                ffi::PyExc_SystemError,
+                c"error return without exception set",
+            );
+            return ptr::null_mut();
+        }
+        let fut = done_future(out, is_exc);
+        ffi::Py_DECREF(out);
+        return fut;
+    }
+    let cs = corostart::create_pending(NATIVE_CLASS as *mut ffi::PyTypeObject, driver, out);
     if cs.is_null() {
+        ffi::Py_DECREF(ctx);
         return ptr::null_mut();
     }
-    let s = cs as *mut CoroStart;
-    let r = if (*s).state == DONE_RESULT || (*s).state == DONE_EXC {
-        done_future(s)
+    (*(cs as *mut CoroStart)).context = ctx; // reference moved
+    let ct = if create_task.is_null() {
+        ffi::Py_None()
     } else {
-        let ct = if create_task.is_null() {
-            ffi::Py_None()
-        } else {
-            create_task
-        };
-        let argv = [cs, ct];
-        ffi::PyObject_Vectorcall(CONTINUE, argv.as_ptr(), 2, ptr::null_mut())
+        create_task
     };
+    let argv = [cs, ct];
+    let r = ffi::PyObject_Vectorcall(CONTINUE, argv.as_ptr(), 2, ptr::null_mut());
     ffi::Py_DECREF(cs);
     r
 }

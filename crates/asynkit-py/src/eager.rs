@@ -211,10 +211,6 @@ extern "C" {
     static mut PyMethod_Type: ffi::PyTypeObject;
 }
 
-/// `loop.create_future()`. When that is the stock `BaseEventLoop.create_future` (not
-/// overridden by the loop's class or instance), do what that method does (`asyncio.futures.Future(loop=loop)`, the module global looked up now)
-/// without running its Python frame.
-
 /// `PyMethodObject` (a bound method), unchanged from 3.8 to 3.14.
 #[repr(C)]
 struct MethodObject {
@@ -223,6 +219,10 @@ struct MethodObject {
     im_self: *mut ffi::PyObject,
 }
 
+/// `loop.create_future()`. When that is the stock `BaseEventLoop.create_future` (not
+/// overridden by the loop's class or instance), do what that method does,
+/// `asyncio.futures.Future(loop=loop)` with the module global looked up now, without
+/// running its Python frame.
 unsafe fn new_future(lp: *mut ffi::PyObject) -> *mut ffi::PyObject {
     let meth = ffi::PyObject_GetAttr(lp, CREATE_FUTURE);
     if meth.is_null() {

@@ -521,18 +521,12 @@ fn method(
     }
 }
 
-pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let asyncio = ffi::PyImport_ImportModule(c"asyncio".as_ptr());
-    if asyncio.is_null() {
-        return ptr::null_mut();
-    }
-    INVALID_STATE_ERROR = ffi::PyObject_GetAttrString(asyncio, c"InvalidStateError".as_ptr());
-    ffi::Py_DECREF(asyncio);
-    if INVALID_STATE_ERROR.is_null() {
-        return ptr::null_mut();
-    }
+/// The method table (a new one per call: a type owns its table). The full class gets its
+/// own copy so its instances pass the interpreter's exact-type check on method
+/// descriptors (3.11's PRECALL_NO_KW_METHOD_DESCRIPTOR_* deoptimise otherwise).
+pub fn method_defs() -> &'static mut [ffi::PyMethodDef] {
     use ffi::PyMethodDefPointer as M;
-    let methods: &'static mut [ffi::PyMethodDef] = Box::leak(Box::new([
+    Box::leak(Box::new([
         method(c"done", M { PyCFunction: m_done }, ffi::METH_NOARGS, c"True if the coroutine finished during start or _throw and the outcome is held."),
         method(c"pending", M { PyCFunction: m_pending }, ffi::METH_NOARGS, c"True if the coroutine is suspended and the suspension value is held."),
         method(c"continued", M { PyCFunction: m_continued }, ffi::METH_NOARGS, c"True once the held value was handed to an awaiter, or after close()."),
@@ -543,7 +537,20 @@ pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
         method(c"close", M { PyCFunction: m_close }, ffi::METH_NOARGS, c"Close the coroutine (in the context)."),
         method(c"__class_getitem__", M { PyCFunction: m_class_getitem }, ffi::METH_O | ffi::METH_CLASS, c"See PEP 585."),
         ffi::PyMethodDef::zeroed(),
-    ]));
+    ]))
+}
+
+pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let asyncio = ffi::PyImport_ImportModule(c"asyncio".as_ptr());
+    if asyncio.is_null() {
+        return ptr::null_mut();
+    }
+    INVALID_STATE_ERROR = ffi::PyObject_GetAttrString(asyncio, c"InvalidStateError".as_ptr());
+    ffi::Py_DECREF(asyncio);
+    if INVALID_STATE_ERROR.is_null() {
+        return ptr::null_mut();
+    }
+    let methods = method_defs();
     let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
         ffi::PyType_Slot { slot: ffi::Py_tp_new, pfunc: tp_new as *mut c_void },
         ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: tp_dealloc as *mut c_void },

@@ -66,6 +66,11 @@ pub unsafe fn make(module: *mut ffi::PyObject, mixin: *mut ffi::PyObject) -> *mu
         ffi::PyType_Slot { slot: ffi::Py_tp_traverse, pfunc: tp_traverse as *mut c_void },
         ffi::PyType_Slot { slot: ffi::Py_tp_clear, pfunc: tp_clear as *mut c_void },
         ffi::PyType_Slot { slot: ffi::Py_tp_members, pfunc: members.as_mut_ptr() as *mut c_void },
+        // The base's methods again, owned by this class (see `corostart::method_defs`).
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_methods,
+            pfunc: corostart::method_defs().as_mut_ptr() as *mut c_void,
+        },
         ffi::PyType_Slot {
             slot: ffi::Py_tp_doc,
             pfunc: c"CoroStart(coro, *, context=None, autostart=True)\n--\n\nStart a coroutine eagerly; await the instance to continue it (Rust engine).".as_ptr() as *mut c_void,

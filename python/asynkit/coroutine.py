@@ -356,6 +356,9 @@ def awaitmethod_iter(
 class TaskLikeFuture(asyncio.Future[T]):
     """A done Future standing in for a Task whose coroutine finished during its eager start."""
 
+    # Instances still have a __dict__ (the C Future's own).
+    __slots__ = ("_name", "_context")
+
     def __init__(
         self,
         future: Any = None,
@@ -363,7 +366,12 @@ class TaskLikeFuture(asyncio.Future[T]):
         name: str | None = None,
         context: Context | None = None,
     ) -> None:
-        super().__init__()
+        try:
+            loop = _get_running_loop()  # getpid-free on 3.10/3.11
+        except RuntimeError:
+            super().__init__()
+        else:
+            super().__init__(loop=loop)
         self._name = name
         self._context = context
         if future is not None and future.done():
@@ -444,8 +452,10 @@ def coro_eager_task_helper(
     return real_task_factory(cs.as_coroutine())
 
 
-def create_eager_task_factory(custom_task_constructor: Callable[..., Any]) -> Callable[..., Any]:
-    """A task factory that starts each coroutine eagerly (like 3.12's asyncio one)."""
+def _py_create_eager_task_factory(
+    custom_task_constructor: Callable[..., Any],
+) -> Callable[..., Any]:
+    """The reference task factory (the native one defers to it off its fast path)."""
 
     def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
         context = kwargs.get("context")
@@ -459,6 +469,28 @@ def create_eager_task_factory(custom_task_constructor: Callable[..., Any]) -> Ca
 
     return factory
 
+
+def _factory_continue(ctor: Any, loop: Any, cs: Any, kwargs: dict[str, Any]) -> Any:
+    """The Task for a coroutine that suspended during a native factory's eager start."""
+    return ctor(cs.as_coroutine(), loop=loop, **kwargs)
+
+
+def create_eager_task_factory(custom_task_constructor: Callable[..., Any]) -> Callable[..., Any]:
+    """A task factory that starts each coroutine eagerly (like 3.12's asyncio one).
+
+    Returns ``factory(loop, coro, **kwargs)`` for ``loop.set_task_factory()``; a new
+    callable on every call.
+    """
+    py_factory = _py_create_eager_task_factory(custom_task_constructor)
+    if _HAVE_C_EXTENSION:
+        return _native._new_eager_task_factory(custom_task_constructor, py_factory)  # type: ignore[no-any-return]
+    return py_factory
+
+
+if _HAVE_C_EXTENSION:
+    _native._configure_eager_factory(
+        asyncio, TaskLikeFuture, _factory_continue, TaskLikeFuture.__init__
+    )
 
 eager_task_factory = create_eager_task_factory(asyncio.Task)
 

@@ -254,8 +254,7 @@ unsafe extern "C" fn tp_new(
     }
 }
 
-/// Vectorcall constructor, installed on CoroStartBase and (by `_install_fast_new`) on
-/// the exact `_CCoroStart` class.
+/// Vectorcall constructor, installed on CoroStartBase and on the full class `_CCoroStart`.
 pub unsafe extern "C" fn tp_vectorcall(
     callable: *mut ffi::PyObject,
     args: *const *mut ffi::PyObject,

@@ -8,6 +8,7 @@
 use crate::corostart::{self, CoroStart};
 use crate::strings;
 use pyo3::ffi;
+use std::os::raw::c_int;
 use std::ptr;
 
 static mut GLOBALS: *mut ffi::PyObject = ptr::null_mut();
@@ -258,30 +259,115 @@ unsafe fn new_future(lp: *mut ffi::PyObject) -> *mut ffi::PyObject {
 /// before it runs any Python code, so a nested call reusing the dict is harmless.
 unsafe fn c_future(lp: *mut ffi::PyObject) -> *mut ffi::PyObject {
     let tp = FUTURE_TYPE;
-    let (Some(new), Some(init)) = ((*tp).tp_new, (*tp).tp_init) else {
+    let Some(new) = (*tp).tp_new else {
         let argv = [lp];
         return ffi::PyObject_Vectorcall(tp as *mut ffi::PyObject, argv.as_ptr(), 0, LOOP_KWNAMES);
     };
     let fut = new(tp, EMPTY_TUPLE, ptr::null_mut());
-    if fut.is_null() {
+    if fut.is_null() || init_c_future(fut, lp) == 0 {
         return fut;
     }
+    ffi::Py_DECREF(fut);
+    ptr::null_mut()
+}
+
+/// Run the C `Future.__init__(fut, loop=lp)` on a newly allocated `fut` (an instance of
+/// `_asyncio.Future` or a subclass). 0, or -1 with an exception set.
+pub unsafe fn init_c_future(fut: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> c_int {
+    let Some(init) = (if FUTURE_TYPE.is_null() {
+        None
+    } else {
+        (*FUTURE_TYPE).tp_init
+    }) else {
+        crate::pyerr::set_string(
+            ffi::PyExc_RuntimeError,
+            c"asyncio's C Future is unavailable",
+        );
+        return -1;
+    };
     if ffi::PyDict_SetItem(LOOP_KWARGS, LOOP_NAME, lp) < 0 {
-        ffi::Py_DECREF(fut);
-        return ptr::null_mut();
+        return -1;
     }
     let r = init(fut, EMPTY_TUPLE, LOOP_KWARGS);
     ffi::PyDict_SetItem(LOOP_KWARGS, LOOP_NAME, ffi::Py_None());
-    if r < 0 {
-        ffi::Py_DECREF(fut);
-        return ptr::null_mut();
-    }
-    fut
+    r
 }
 
-/// Start `coro` in a copy of the current context (or `context`). A coroutine that
-/// finishes needs no CoroStart object at all; one that suspends is wrapped in a PENDING
-/// `_CCoroStart` carrying the context, exactly what `CoroStart(coro, context=ctx)` holds.
+/// The C Future's `set_result` / `set_exception` method descriptors (null if unavailable).
+pub fn future_setters() -> (*mut ffi::PyObject, *mut ffi::PyObject) {
+    unsafe { (FUTURE_SET_RESULT, FUTURE_SET_EXCEPTION) }
+}
+
+/// `EMPTY_TUPLE` for `tp_new` calls (null if the fast paths are off).
+pub fn empty_tuple() -> *mut ffi::PyObject {
+    unsafe { EMPTY_TUPLE }
+}
+
+/// What an eager start left behind.
+pub enum Started {
+    /// Finished: the return value, or the exception (`true`). New reference.
+    Done(*mut ffi::PyObject, bool),
+    /// Suspended: a PENDING `_CCoroStart` (new reference).
+    Pending(*mut ffi::PyObject),
+}
+
+/// Run `coro` up to its first suspension inside `run_ctx` (entered here; an already
+/// entered context raises RuntimeError). A suspended coroutine is wrapped in a PENDING
+/// `_CCoroStart` whose continuation context is `run_ctx` when `keep_ctx`, else none,
+/// which is what `CoroStart(coro, context=ctx)` and `ctx.run(CoroStart, coro)` hold. A
+/// finished one needs no CoroStart object at all. `None`: an exception is set.
+pub unsafe fn start_eagerly(
+    coro: *mut ffi::PyObject,
+    run_ctx: *mut ffi::PyObject,
+    keep_ctx: bool,
+) -> Option<Started> {
+    let driver = corostart::resolve_driver(coro);
+    if driver.is_null() {
+        return None;
+    }
+    if ffi::PyContext_Enter(run_ctx) < 0 {
+        ffi::Py_DECREF(driver);
+        return None;
+    }
+    let mut out = ptr::null_mut();
+    let r = ffi::PyIter_Send(driver, ffi::Py_None(), &mut out);
+    let is_exc = matches!(r, ffi::PySendResult::PYGEN_ERROR);
+    if is_exc {
+        out = crate::pyerr::fetch();
+    }
+    if ffi::PyContext_Exit(run_ctx) < 0 {
+        ffi::Py_XDECREF(out);
+        ffi::Py_DECREF(driver);
+        return None;
+    }
+    if !matches!(r, ffi::PySendResult::PYGEN_NEXT) {
+        ffi::Py_DECREF(driver);
+        if out.is_null() {
+            crate::pyerr::set_string(
+                ffi::PyExc_SystemError,
+                c"error return without exception set",
+            );
+            return None;
+        }
+        return Some(Started::Done(out, is_exc));
+    }
+    let cs = corostart::create_pending(NATIVE_CLASS as *mut ffi::PyTypeObject, driver, out);
+    if cs.is_null() {
+        return None;
+    }
+    if keep_ctx {
+        (*(cs as *mut CoroStart)).context = ffi::Py_NewRef(run_ctx);
+    }
+    Some(Started::Pending(cs))
+}
+
+/// The native class `_CCoroStart`, while `asynkit.coroutine.CoroStart` is still it.
+/// `Some(false)`: rebound (use the Python code); `None`: an exception is set.
+pub unsafe fn native_class_active() -> Option<bool> {
+    native_active()
+}
+
+/// Start `coro` in a copy of the current context (or `context`), as `coro_eager` does.
 unsafe fn eager_start(
     coro: *mut ffi::PyObject,
     create_task: *mut ffi::PyObject,
@@ -293,61 +379,35 @@ unsafe fn eager_start(
             crate::pyerr::type_name(context)
         ));
     }
-    let driver = corostart::resolve_driver(coro);
-    if driver.is_null() {
-        return ptr::null_mut();
-    }
     let ctx = if context.is_null() {
         ffi::PyContext_CopyCurrent()
     } else {
         ffi::Py_NewRef(context)
     };
-    if ctx.is_null() || ffi::PyContext_Enter(ctx) < 0 {
-        ffi::Py_XDECREF(ctx);
-        ffi::Py_DECREF(driver);
+    if ctx.is_null() {
         return ptr::null_mut();
     }
-    let mut out = ptr::null_mut();
-    let r = ffi::PyIter_Send(driver, ffi::Py_None(), &mut out);
-    let is_exc = matches!(r, ffi::PySendResult::PYGEN_ERROR);
-    if is_exc {
-        out = crate::pyerr::fetch();
-    }
-    if ffi::PyContext_Exit(ctx) < 0 {
-        ffi::Py_XDECREF(out);
-        ffi::Py_DECREF(ctx);
-        ffi::Py_DECREF(driver);
-        return ptr::null_mut();
-    }
-    if !matches!(r, ffi::PySendResult::PYGEN_NEXT) {
-        ffi::Py_DECREF(ctx);
-        ffi::Py_DECREF(driver);
-        if out.is_null() {
-            crate::pyerr::set_string(
-                ffi::PyExc_SystemError,
-                c"error return without exception set",
-            );
-            return ptr::null_mut();
+    let started = start_eagerly(coro, ctx, true);
+    ffi::Py_DECREF(ctx);
+    match started {
+        None => ptr::null_mut(),
+        Some(Started::Done(out, is_exc)) => {
+            let fut = done_future(out, is_exc);
+            ffi::Py_DECREF(out);
+            fut
         }
-        let fut = done_future(out, is_exc);
-        ffi::Py_DECREF(out);
-        return fut;
+        Some(Started::Pending(cs)) => {
+            let ct = if create_task.is_null() {
+                ffi::Py_None()
+            } else {
+                create_task
+            };
+            let argv = [cs, ct];
+            let r = ffi::PyObject_Vectorcall(CONTINUE, argv.as_ptr(), 2, ptr::null_mut());
+            ffi::Py_DECREF(cs);
+            r
+        }
     }
-    let cs = corostart::create_pending(NATIVE_CLASS as *mut ffi::PyTypeObject, driver, out);
-    if cs.is_null() {
-        ffi::Py_DECREF(ctx);
-        return ptr::null_mut();
-    }
-    (*(cs as *mut CoroStart)).context = ctx; // reference moved
-    let ct = if create_task.is_null() {
-        ffi::Py_None()
-    } else {
-        create_task
-    };
-    let argv = [cs, ct];
-    let r = ffi::PyObject_Vectorcall(CONTINUE, argv.as_ptr(), 2, ptr::null_mut());
-    ffi::Py_DECREF(cs);
-    r
 }
 
 pub unsafe extern "C" fn coro_eager(

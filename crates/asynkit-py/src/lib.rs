@@ -8,6 +8,7 @@ mod await_sync;
 mod awaiter;
 mod corostart;
 mod eager;
+mod eager_factory;
 mod fullclass;
 mod introspect;
 mod pyerr;
@@ -48,26 +49,6 @@ const fn pyo3_build_python() -> (u8, u8) {
     }
 }
 
-/// Give the exact class `cls` (a subclass of CoroStartBase without its own `__init__`)
-/// the vectorcall constructor, so `cls(coro)` skips `type.__call__`.
-#[pyfunction]
-fn _install_fast_new(cls: &Bound<'_, PyAny>) -> PyResult<()> {
-    let base = corostart::type_object();
-    unsafe {
-        let p = cls.as_ptr();
-        if ffi::PyType_Check(p) == 0
-            || ffi::PyType_IsSubtype(p as *mut ffi::PyTypeObject, base) == 0
-        {
-            return Err(pyo3::exceptions::PyTypeError::new_err(
-                "_install_fast_new() argument 'cls' must be a subclass of CoroStartBase",
-            ));
-        }
-        (*(p as *mut ffi::PyTypeObject)).tp_vectorcall = Some(corostart::tp_vectorcall);
-    }
-    Ok(())
-}
-
-/// Build `_CCoroStart`: bases `(CoroStartBase, mixin)`, a `__dict__`, the fast constructor.
 #[pyfunction]
 fn _make_full_class<'py>(
     module: &Bound<'py, PyModule>,
@@ -142,6 +123,44 @@ fn _configure_eager(
         }
     }
     Ok(())
+}
+
+/// Give the native eager task factories their Python collaborators.
+#[pyfunction]
+fn _configure_eager_factory(
+    asyncio: &Bound<'_, PyAny>,
+    task_like_future: &Bound<'_, PyAny>,
+    cont: &Bound<'_, PyAny>,
+    tlf_init: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    unsafe {
+        if !eager_factory::configure(
+            asyncio.as_ptr(),
+            task_like_future.as_ptr(),
+            cont.as_ptr(),
+            tlf_init.as_ptr(),
+        ) {
+            return Err(PyErr::fetch(asyncio.py()));
+        }
+    }
+    Ok(())
+}
+
+/// A native eager task factory for `ctor`, deferring to `py_factory` off its fast path.
+#[pyfunction]
+fn _new_eager_task_factory<'py>(
+    ctor: &Bound<'py, PyAny>,
+    py_factory: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if !ctor.is_callable() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "create_eager_task_factory() argument 'custom_task_constructor' must be callable",
+        ));
+    }
+    unsafe {
+        let f = eager_factory::new(ctor.as_ptr(), py_factory.as_ptr());
+        Bound::from_owned_ptr_or_err(ctor.py(), f)
+    }
 }
 
 /// Refresh state that a fork invalidates (registered with `os.register_at_fork`).
@@ -228,9 +247,10 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("CoroStart", m.getattr("CoroStartBase")?)?;
         let aw = awaiter::init(m.as_ptr());
         add_type(m, "CoroStartWrapperType", aw)?;
+        let ef = eager_factory::init(m.as_ptr());
+        add_type(m, "EagerTaskFactory", ef)?;
     }
     m.add_function(wrap_pyfunction!(get_build_info, m)?)?;
-    m.add_function(wrap_pyfunction!(_install_fast_new, m)?)?;
     m.add_function(wrap_pyfunction!(_make_full_class, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_await_sync, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_introspection, m)?)?;
@@ -254,6 +274,8 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_function(wrap_pyfunction!(_configure_eager, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
+    m.add_function(wrap_pyfunction!(_configure_eager_factory, m)?)?;
+    m.add_function(wrap_pyfunction!(_new_eager_task_factory, m)?)?;
     let fastkw = ffi::METH_FASTCALL | ffi::METH_KEYWORDS;
     add_raw(
         m,

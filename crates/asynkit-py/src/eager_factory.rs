@@ -1,0 +1,420 @@
+//! The task factories `create_eager_task_factory(ctor)` returns (`EagerTaskFactory`).
+//!
+//! `factory(loop, coro, **kwargs)` runs the shared eager-start algorithm (spec
+//! eager-tasks.md §2) natively on its common path: the loop is the running one, a task
+//! is current, the native CoroStart is active and the kwargs are the usual `name` /
+//! `context` / `eager_start`. Everything else (no running loop, another loop, the ghost
+//! task, a rebound `CoroStart`, unusual kwargs) is handed to the Python factory made by
+//! the reference `create_eager_task_factory`, so both paths share one definition of the
+//! behaviour.
+use crate::eager::{self, Started};
+use crate::strings;
+use pyo3::ffi;
+use std::os::raw::{c_int, c_void};
+use std::ptr;
+
+#[repr(C)]
+struct Factory {
+    ob_base: ffi::PyObject,
+    vectorcall: Option<ffi::vectorcallfunc>,
+    /// `custom_task_constructor`
+    ctor: *mut ffi::PyObject,
+    /// The reference (Python) factory for the same constructor.
+    py_factory: *mut ffi::PyObject,
+}
+
+static mut TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
+static mut ASYNCIO: *mut ffi::PyObject = ptr::null_mut();
+static mut TASK_LIKE_FUTURE: *mut ffi::PyObject = ptr::null_mut();
+static mut CONTINUE: *mut ffi::PyObject = ptr::null_mut();
+static mut NAME: *mut ffi::PyObject = ptr::null_mut();
+static mut EAGER_START: *mut ffi::PyObject = ptr::null_mut();
+static mut CURRENT_TASK: *mut ffi::PyObject = ptr::null_mut();
+static mut TLF_KWNAMES: *mut ffi::PyObject = ptr::null_mut();
+static mut SET_RESULT: *mut ffi::PyObject = ptr::null_mut();
+static mut SET_EXCEPTION: *mut ffi::PyObject = ptr::null_mut();
+static mut TLF_INIT: *mut ffi::PyObject = ptr::null_mut();
+static mut INIT_NAME: *mut ffi::PyObject = ptr::null_mut();
+static mut NAME_ATTR: *mut ffi::PyObject = ptr::null_mut();
+static mut CONTEXT_ATTR: *mut ffi::PyObject = ptr::null_mut();
+
+/// Give the factories their Python collaborators: the `asyncio` module (its
+/// `current_task` is looked up at every call), `TaskLikeFuture`, and
+/// `cont(ctor, loop, cs, kwargs)` that builds the Task for a suspended start.
+pub unsafe fn configure(
+    asyncio: *mut ffi::PyObject,
+    task_like_future: *mut ffi::PyObject,
+    cont: *mut ffi::PyObject,
+    tlf_init: *mut ffi::PyObject,
+) -> bool {
+    for (slot, v) in [
+        (&raw mut ASYNCIO, asyncio),
+        (&raw mut TASK_LIKE_FUTURE, task_like_future),
+        (&raw mut CONTINUE, cont),
+        (&raw mut TLF_INIT, tlf_init),
+    ] {
+        ffi::Py_INCREF(v);
+        let old = *slot;
+        *slot = v;
+        ffi::Py_XDECREF(old);
+    }
+    if NAME.is_null() {
+        NAME = ffi::PyUnicode_InternFromString(c"name".as_ptr());
+        EAGER_START = ffi::PyUnicode_InternFromString(c"eager_start".as_ptr());
+        CURRENT_TASK = ffi::PyUnicode_InternFromString(c"current_task".as_ptr());
+        SET_RESULT = ffi::PyUnicode_InternFromString(c"set_result".as_ptr());
+        SET_EXCEPTION = ffi::PyUnicode_InternFromString(c"set_exception".as_ptr());
+        TLF_KWNAMES = ffi::PyTuple_Pack(2, NAME, strings::context());
+        INIT_NAME = ffi::PyUnicode_InternFromString(c"__init__".as_ptr());
+        NAME_ATTR = ffi::PyUnicode_InternFromString(c"_name".as_ptr());
+        CONTEXT_ATTR = ffi::PyUnicode_InternFromString(c"_context".as_ptr());
+    }
+    let names = [
+        NAME,
+        EAGER_START,
+        CURRENT_TASK,
+        SET_RESULT,
+        SET_EXCEPTION,
+        TLF_KWNAMES,
+    ];
+    let attrs = [INIT_NAME, NAME_ATTR, CONTEXT_ATTR];
+    !names.iter().chain(attrs.iter()).any(|p| p.is_null())
+}
+
+/// `EagerTaskFactory(ctor, py_factory)`.
+pub unsafe fn new(ctor: *mut ffi::PyObject, py_factory: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let obj = ffi::PyType_GenericAlloc(TYPE, 0);
+    if obj.is_null() {
+        return obj;
+    }
+    let f = obj as *mut Factory;
+    (*f).vectorcall = Some(call);
+    (*f).ctor = ffi::Py_NewRef(ctor);
+    (*f).py_factory = ffi::Py_NewRef(py_factory);
+    obj
+}
+
+unsafe fn fallback(
+    f: *mut Factory,
+    args: *const *mut ffi::PyObject,
+    nargsf: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    ffi::PyObject_Vectorcall((*f).py_factory, args, nargsf, kwnames)
+}
+
+unsafe extern "C" fn call(
+    callable: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargsf: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let f = callable as *mut Factory;
+    let nargs = ffi::PyVectorcall_NARGS(nargsf) as usize;
+    if nargs != 2 {
+        return fallback(f, args, nargsf, kwnames);
+    }
+    let (lp, coro) = (*args, *args.add(1));
+    let (mut name, mut context) = (ptr::null_mut(), ptr::null_mut());
+    let nkw = if kwnames.is_null() {
+        0
+    } else {
+        ffi::PyTuple_GET_SIZE(kwnames) as usize
+    };
+    for i in 0..nkw {
+        let k = ffi::PyTuple_GET_ITEM(kwnames, i as ffi::Py_ssize_t);
+        let v = *args.add(nargs + i);
+        if strings::kw_is(k, NAME) {
+            name = v;
+        } else if strings::kw_is(k, strings::context()) {
+            context = v;
+        } else if !strings::kw_is(k, EAGER_START) {
+            return fallback(f, args, nargsf, kwnames); // other kwargs: the reference path
+        }
+    }
+    if context == ffi::Py_None() {
+        context = ptr::null_mut();
+    }
+    if !cfg!(Py_3_11) {
+        context = ptr::null_mut(); // 3.10 Tasks have no context: it is dropped
+    }
+    if !context.is_null() && ffi::PyContext_CheckExact(context) == 0 {
+        return fallback(f, args, nargsf, kwnames);
+    }
+    match eager::native_class_active() {
+        None => return ptr::null_mut(),
+        Some(false) => return fallback(f, args, nargsf, kwnames),
+        Some(true) => {}
+    }
+    // 1. Only eagerly on the running loop.
+    let running = crate::running_loop::get();
+    if running.is_null() {
+        ffi::PyErr_Clear();
+        return fallback(f, args, nargsf, kwnames);
+    }
+    ffi::Py_DECREF(running);
+    if running != lp {
+        return fallback(f, args, nargsf, kwnames);
+    }
+    // 3. A current task: the ghost path stays in Python.
+    let current_task = ffi::PyObject_GetAttr(ASYNCIO, CURRENT_TASK);
+    if current_task.is_null() {
+        return ptr::null_mut();
+    }
+    let current = ffi::PyObject_CallOneArg(current_task, lp);
+    ffi::Py_DECREF(current_task);
+    if current.is_null() {
+        return ptr::null_mut();
+    }
+    let has_current = current != ffi::Py_None();
+    ffi::Py_DECREF(current);
+    if !has_current {
+        return fallback(f, args, nargsf, kwnames);
+    }
+    // 4. The eager start: in a private copy of the context (kept for the continuation),
+    //    or inside the given context (which the Task will then carry).
+    let started = if context.is_null() {
+        let ctx = ffi::PyContext_CopyCurrent();
+        if ctx.is_null() {
+            return ptr::null_mut();
+        }
+        let started = eager::start_eagerly(coro, ctx, true);
+        ffi::Py_DECREF(ctx);
+        started
+    } else {
+        eager::start_eagerly(coro, context, false)
+    };
+    // 5. The outcome.
+    match started {
+        None => ptr::null_mut(),
+        Some(Started::Done(value, is_exc)) => {
+            let r = task_like_future(lp, name, context, value, is_exc);
+            ffi::Py_DECREF(value);
+            r
+        }
+        Some(Started::Pending(cs)) => {
+            let r = continuation(f, lp, cs, args.add(nargs), kwnames);
+            ffi::Py_DECREF(cs);
+            r
+        }
+    }
+}
+
+/// `TaskLikeFuture(name=name, context=context)` carrying the outcome. While
+/// `TaskLikeFuture.__init__` is the reference one, build it the way that `__init__` does
+/// (C Future init bound to the running loop, then `_name`/`_context`) without running
+/// its Python frame.
+unsafe fn task_like_future(
+    lp: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+    context: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+    is_exc: bool,
+) -> *mut ffi::PyObject {
+    let none = ffi::Py_None();
+    let name = if name.is_null() { none } else { name };
+    let context = if context.is_null() { none } else { context };
+    let (set_result, set_exception) = eager::future_setters();
+    let tlf = match fast_task_like_future(lp, name, context) {
+        Some(tlf) => tlf,
+        None => {
+            if !ffi::PyErr_Occurred().is_null() {
+                return ptr::null_mut();
+            }
+            let argv = [name, context];
+            ffi::PyObject_Vectorcall(TASK_LIKE_FUTURE, argv.as_ptr(), 0, TLF_KWNAMES)
+        }
+    };
+    if tlf.is_null() {
+        return tlf;
+    }
+    let r = if !set_result.is_null() {
+        let argv = [tlf, value];
+        let m = if is_exc { set_exception } else { set_result };
+        ffi::PyObject_Vectorcall(m, argv.as_ptr(), 2, ptr::null_mut())
+    } else {
+        let setter = if is_exc { SET_EXCEPTION } else { SET_RESULT };
+        ffi::PyObject_CallMethodOneArg(tlf, setter, value)
+    };
+    if r.is_null() {
+        ffi::Py_DECREF(tlf);
+        return r;
+    }
+    ffi::Py_DECREF(r);
+    tlf
+}
+
+/// `None` without an exception: not applicable, use the class call.
+unsafe fn fast_task_like_future(
+    lp: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+    context: *mut ffi::PyObject,
+) -> Option<*mut ffi::PyObject> {
+    let empty = eager::empty_tuple();
+    if empty.is_null() {
+        return None;
+    }
+    let tp = TASK_LIKE_FUTURE as *mut ffi::PyTypeObject;
+    let init = ffi::PyObject_GetAttr(TASK_LIKE_FUTURE, INIT_NAME);
+    if init.is_null() {
+        ffi::PyErr_Clear();
+        return None;
+    }
+    ffi::Py_DECREF(init);
+    let new = (*tp).tp_new?;
+    if init != TLF_INIT {
+        return None;
+    }
+    let tlf = new(tp, empty, ptr::null_mut());
+    if tlf.is_null() {
+        return Some(tlf);
+    }
+    if eager::init_c_future(tlf, lp) < 0
+        || ffi::PyObject_SetAttr(tlf, NAME_ATTR, name) < 0
+        || ffi::PyObject_SetAttr(tlf, CONTEXT_ATTR, context) < 0
+    {
+        ffi::Py_DECREF(tlf);
+        return Some(ptr::null_mut());
+    }
+    Some(tlf)
+}
+
+/// `cont(ctor, loop, cs, kwargs)` with the factory's kwargs minus `eager_start`.
+unsafe fn continuation(
+    f: *mut Factory,
+    lp: *mut ffi::PyObject,
+    cs: *mut ffi::PyObject,
+    kwvalues: *const *mut ffi::PyObject,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let kwargs = ffi::PyDict_New();
+    if kwargs.is_null() {
+        return kwargs;
+    }
+    let nkw = if kwnames.is_null() {
+        0
+    } else {
+        ffi::PyTuple_GET_SIZE(kwnames) as usize
+    };
+    for i in 0..nkw {
+        let k = ffi::PyTuple_GET_ITEM(kwnames, i as ffi::Py_ssize_t);
+        if !strings::kw_is(k, EAGER_START) && ffi::PyDict_SetItem(kwargs, k, *kwvalues.add(i)) < 0 {
+            ffi::Py_DECREF(kwargs);
+            return ptr::null_mut();
+        }
+    }
+    let argv = [(*f).ctor, lp, cs, kwargs];
+    let r = ffi::PyObject_Vectorcall(CONTINUE, argv.as_ptr(), 4, ptr::null_mut());
+    ffi::Py_DECREF(kwargs);
+    r
+}
+
+unsafe extern "C" fn tp_traverse(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
+    let f = obj as *mut Factory;
+    for p in [(*f).ctor, (*f).py_factory] {
+        if !p.is_null() {
+            let r = visit(p, arg);
+            if r != 0 {
+                return r;
+            }
+        }
+    }
+    visit(ffi::Py_TYPE(obj) as *mut ffi::PyObject, arg)
+}
+
+unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
+    let f = obj as *mut Factory;
+    ffi::Py_CLEAR(&mut (*f).ctor);
+    ffi::Py_CLEAR(&mut (*f).py_factory);
+    0
+}
+
+unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
+    let tp = ffi::Py_TYPE(obj);
+    ffi::PyObject_GC_UnTrack(obj as *mut c_void);
+    tp_clear(obj);
+    ffi::PyObject_GC_Del(obj as *mut c_void);
+    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+}
+
+unsafe extern "C" fn tp_repr(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let f = obj as *mut Factory;
+    let ctor = ffi::PyObject_Repr((*f).ctor);
+    if ctor.is_null() {
+        return ctor;
+    }
+    let s = std::ffi::CStr::from_ptr(ffi::PyUnicode_AsUTF8(ctor))
+        .to_string_lossy()
+        .into_owned();
+    ffi::Py_DECREF(ctor);
+    let text = std::ffi::CString::new(format!("<eager task factory for {s}>")).unwrap_or_default();
+    ffi::PyUnicode_FromString(text.as_ptr())
+}
+
+pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let members: &'static mut [ffi::PyMemberDef] = Box::leak(Box::new([
+        ffi::PyMemberDef {
+            name: c"__vectorcalloffset__".as_ptr(),
+            type_code: ffi::Py_T_PYSSIZET,
+            offset: std::mem::offset_of!(Factory, vectorcall) as ffi::Py_ssize_t,
+            flags: ffi::Py_READONLY,
+            doc: ptr::null(),
+        },
+        ffi::PyMemberDef::default(),
+    ]));
+    let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_dealloc,
+            pfunc: tp_dealloc as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_traverse,
+            pfunc: tp_traverse as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_clear,
+            pfunc: tp_clear as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_repr,
+            pfunc: tp_repr as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_call,
+            pfunc: ffi::PyVectorcall_Call as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_members,
+            pfunc: members.as_mut_ptr() as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_doc,
+            pfunc:
+                c"An eager task factory: factory(loop, coro, **kwargs) for loop.set_task_factory()."
+                    .as_ptr() as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: 0,
+            pfunc: ptr::null_mut(),
+        },
+    ]));
+    let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
+        name: c"asynkit._asynkit.EagerTaskFactory".as_ptr(),
+        basicsize: std::mem::size_of::<Factory>() as c_int,
+        itemsize: 0,
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_HAVE_GC
+            | ffi::Py_TPFLAGS_HAVE_VECTORCALL
+            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
+        slots: slots.as_mut_ptr(),
+    }));
+    let tp = ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut());
+    if !tp.is_null() {
+        TYPE = tp as *mut ffi::PyTypeObject;
+    }
+    tp
+}

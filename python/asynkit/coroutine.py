@@ -405,8 +405,13 @@ class GhostTaskHelper:
         try:
             return cls.tasks[loop]
         except KeyError:
-            ghost = cls.tasks[loop] = raw_create(cls.task_coro())
-            return ghost
+            pass
+        # Made in an empty context, so the ghost keeps no caller's context values alive.
+        ghost = contextvars.Context().run(raw_create, cls.task_coro())
+        # With an eager factory on the loop, ``raw_create`` may go through a nested eager
+        # start that already stored the real ghost Task (and hands back a finished
+        # TaskLikeFuture for this no-op coroutine): the stored Task wins.
+        return cls.tasks.setdefault(loop, ghost)
 
     @classmethod
     async def task_coro(cls) -> None:

@@ -415,3 +415,32 @@ class GeneratorObjectIterator(AsyncGenerator, Generic[T_co, T_contra]):  # type:
     @_returns_coroutine
     def aclose(self) -> Coroutine[Any, Any, None]:
         return _agen_throw(self, GeneratorExit, True)
+
+
+# ---------------------------------------------------------------------------------------
+# Native hot path
+# ---------------------------------------------------------------------------------------
+# With the Rust engine active, ``_drive`` and ``Monitor.oob`` are native objects with real
+# ``am_send`` slots doing exactly what the Python versions above do (those stay the
+# reference, and the engine under ASYNKIT_DISABLE_CEXT=1).
+
+
+def _install_native() -> None:
+    global _drive, _oob
+    from . import coroutine as _coroutine
+
+    native = _coroutine._native if _coroutine._HAVE_C_EXTENSION else None
+    if native is None:
+        return
+    native._configure_monitor(OOBData, OOBData.__init__, _INACTIVE, _ACTIVE, _OOB)
+    # Accepted wherever a coroutine is (asyncio.create_task, gather, iscoroutine).
+    Coroutine.register(native.MonitorDrive)
+    # The drive object itself is what aawait/athrow return: it has every capability the
+    # spec asks of those coroutine objects (await, create_task/gather, send/throw/close,
+    # asyncio.iscoroutine) but is not a ``types.CoroutineType``; a Python wrapper frame
+    # would cost an OOB round trip ~40% (the OOBData exception would unwind through it).
+    _drive = native.monitor_drive
+    Monitor.oob = _oob = native._monitor_oob_method(Monitor)  # type: ignore[method-assign]
+
+
+_install_native()

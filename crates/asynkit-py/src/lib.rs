@@ -11,6 +11,7 @@ mod eager;
 mod eager_factory;
 mod fullclass;
 mod introspect;
+mod monitor;
 mod pyerr;
 mod running_loop;
 mod step;
@@ -163,6 +164,47 @@ fn _new_eager_task_factory<'py>(
     }
 }
 
+/// Give the native Monitor hot path the Python classes and state objects it works with.
+#[pyfunction]
+fn _configure_monitor(
+    oobdata: &Bound<'_, PyAny>,
+    oobdata_init: &Bound<'_, PyAny>,
+    inactive: &Bound<'_, PyAny>,
+    active: &Bound<'_, PyAny>,
+    oob: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    unsafe {
+        if ffi::PyType_Check(oobdata.as_ptr()) == 0 {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "_configure_monitor() argument 'oobdata' must be a class",
+            ));
+        }
+        if !monitor::configure(
+            oobdata.as_ptr(),
+            oobdata_init.as_ptr(),
+            inactive.as_ptr(),
+            active.as_ptr(),
+            oob.as_ptr(),
+        ) {
+            return Err(PyErr::fetch(oobdata.py()));
+        }
+    }
+    Ok(())
+}
+
+/// A native `oob` method descriptor for the Monitor class `cls`.
+#[pyfunction]
+fn _monitor_oob_method<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    unsafe {
+        if ffi::PyType_Check(cls.as_ptr()) == 0 {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "_monitor_oob_method() argument 'cls' must be a class",
+            ));
+        }
+        Bound::from_owned_ptr_or_err(cls.py(), monitor::oob_descriptor(cls.as_ptr()))
+    }
+}
+
 /// Refresh state that a fork invalidates (registered with `os.register_at_fork`).
 #[pyfunction]
 fn _after_fork_in_child() {
@@ -249,6 +291,9 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         add_type(m, "CoroStartWrapperType", aw)?;
         let ef = eager_factory::init(m.as_ptr());
         add_type(m, "EagerTaskFactory", ef)?;
+        let (drive, oob) = monitor::init(m.as_ptr());
+        add_type(m, "MonitorDrive", drive)?;
+        add_type(m, "OobAwaitable", oob)?;
     }
     m.add_function(wrap_pyfunction!(get_build_info, m)?)?;
     m.add_function(wrap_pyfunction!(_make_full_class, m)?)?;
@@ -276,6 +321,8 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_eager_factory, m)?)?;
     m.add_function(wrap_pyfunction!(_new_eager_task_factory, m)?)?;
+    m.add_function(wrap_pyfunction!(_configure_monitor, m)?)?;
+    m.add_function(wrap_pyfunction!(_monitor_oob_method, m)?)?;
     let fastkw = ffi::METH_FASTCALL | ffi::METH_KEYWORDS;
     add_raw(
         m,
@@ -297,6 +344,13 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ffi::PyMethodDefPointer { PyCFunction: running_loop::py_get_running_loop },
         ffi::METH_NOARGS,
         c"get_running_loop($module, /)\n--\n\nasyncio.get_running_loop(), without a getpid() call per call on 3.10/3.11.",
+    )?;
+    add_raw(
+        m,
+        c"monitor_drive",
+        ffi::PyMethodDefPointer { PyCFunctionFast: monitor::py_drive },
+        ffi::METH_FASTCALL,
+        c"monitor_drive($module, monitor, coro, arg, throw, /)\n--\n\nA Monitor drive of coro (native _drive).",
     )?;
     m.add("__test__", false)?;
     Ok(())

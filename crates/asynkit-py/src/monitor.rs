@@ -1,0 +1,794 @@
+//! The Monitor hot path: `Monitor.aawait/athrow` drives (`MonitorDrive`) and the
+//! `Monitor.oob()` awaitable (`OobAwaitable`), as coroutine-like objects with real
+//! `am_send` slots.
+//!
+//! They do exactly what `_drive` and `Monitor.oob` in `asynkit/monitor.py` do (that Python
+//! code stays the reference and the pure-Python engine): the monitor's `state` attribute
+//! is read and written through the instance (so subclasses and slots behave the same),
+//! and an OOB message leaves the drive as an `OOBData` exception raised from `send`, with
+//! no Python frame of ours in between.
+use crate::pyerr;
+use crate::step::PySendResult;
+use pyo3::ffi;
+use std::os::raw::{c_int, c_void};
+use std::ptr;
+
+static mut DRIVE_TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
+static mut OOB_TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
+static mut OOBDATA: *mut ffi::PyObject = ptr::null_mut();
+static mut OOBDATA_INIT: *mut ffi::PyObject = ptr::null_mut();
+static mut INACTIVE: *mut ffi::PyObject = ptr::null_mut();
+static mut ACTIVE: *mut ffi::PyObject = ptr::null_mut();
+static mut OOB: *mut ffi::PyObject = ptr::null_mut();
+static mut STATE: *mut ffi::PyObject = ptr::null_mut();
+static mut DATA: *mut ffi::PyObject = ptr::null_mut();
+static mut INIT: *mut ffi::PyObject = ptr::null_mut();
+
+const NEW: u8 = 0;
+const RUNNING: u8 = 1;
+const FINISHED: u8 = 2;
+
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn configure(
+    oobdata: *mut ffi::PyObject,
+    oobdata_init: *mut ffi::PyObject,
+    inactive: *mut ffi::PyObject,
+    active: *mut ffi::PyObject,
+    oob: *mut ffi::PyObject,
+) -> bool {
+    for (slot, v) in [
+        (&raw mut OOBDATA, oobdata),
+        (&raw mut OOBDATA_INIT, oobdata_init),
+        (&raw mut INACTIVE, inactive),
+        (&raw mut ACTIVE, active),
+        (&raw mut OOB, oob),
+    ] {
+        ffi::Py_INCREF(v);
+        let old = *slot;
+        *slot = v;
+        ffi::Py_XDECREF(old);
+    }
+    if STATE.is_null() {
+        STATE = ffi::PyUnicode_InternFromString(c"state".as_ptr());
+        DATA = ffi::PyUnicode_InternFromString(c"data".as_ptr());
+        INIT = ffi::PyUnicode_InternFromString(c"__init__".as_ptr());
+    }
+    !(STATE.is_null() || DATA.is_null() || INIT.is_null())
+}
+
+/// Is `monitor.state` the given state object? `None`: an exception is set.
+#[inline]
+unsafe fn state_is(monitor: *mut ffi::PyObject, want: *mut ffi::PyObject) -> Option<bool> {
+    let st = ffi::PyObject_GetAttr(monitor, STATE);
+    if st.is_null() {
+        return None;
+    }
+    ffi::Py_DECREF(st);
+    Some(st == want)
+}
+
+#[inline]
+unsafe fn set_state(monitor: *mut ffi::PyObject, st: *mut ffi::PyObject) -> bool {
+    ffi::PyObject_SetAttr(monitor, STATE, st) == 0
+}
+
+/// `monitor.state = INACTIVE` while an exception may be set (it survives, unless the
+/// assignment itself fails).
+unsafe fn set_inactive_keeping_error(monitor: *mut ffi::PyObject) {
+    let exc = pyerr::fetch();
+    if !set_state(monitor, INACTIVE) {
+        ffi::Py_XDECREF(exc);
+        return;
+    }
+    if !exc.is_null() {
+        pyerr::restore(exc);
+    }
+}
+
+/// Raise `OOBData(data)`: built like `OOBData.__init__` does while that is the reference
+/// one (`args == (data,)`, `.data = data`), else by calling the class.
+unsafe fn raise_oobdata(data: *mut ffi::PyObject) {
+    let tp = OOBDATA as *mut ffi::PyTypeObject;
+    let init = ffi::PyObject_GetAttr(OOBDATA, INIT);
+    if init.is_null() {
+        return;
+    }
+    ffi::Py_DECREF(init);
+    let exc = match (*tp).tp_new {
+        Some(new) if init == OOBDATA_INIT => {
+            let args = ffi::PyTuple_Pack(1, data);
+            if args.is_null() {
+                return;
+            }
+            let exc = new(tp, args, ptr::null_mut());
+            ffi::Py_DECREF(args);
+            if !exc.is_null() && ffi::PyObject_SetAttr(exc, DATA, data) < 0 {
+                ffi::Py_DECREF(exc);
+                return;
+            }
+            exc
+        }
+        _ => ffi::PyObject_CallOneArg(OOBDATA, data),
+    };
+    if !exc.is_null() {
+        pyerr::restore(exc);
+    }
+}
+
+// ---- MonitorDrive ------------------------------------------------------------------------
+
+#[repr(C)]
+struct Drive {
+    ob_base: ffi::PyObject,
+    monitor: *mut ffi::PyObject,
+    coro: *mut ffi::PyObject,
+    /// First action's argument (data to send, or the exception to throw); dropped once used.
+    arg: *mut ffi::PyObject,
+    throw: bool,
+    stage: u8,
+}
+
+/// `_drive(monitor, coro, arg, throw)`: the coroutine-like drive object.
+pub unsafe fn new_drive(
+    monitor: *mut ffi::PyObject,
+    coro: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+    throw: bool,
+) -> *mut ffi::PyObject {
+    let obj = ffi::PyType_GenericAlloc(DRIVE_TYPE, 0);
+    if obj.is_null() {
+        return obj;
+    }
+    let d = obj as *mut Drive;
+    (*d).monitor = ffi::Py_NewRef(monitor);
+    (*d).coro = ffi::Py_NewRef(coro);
+    (*d).arg = ffi::Py_NewRef(arg);
+    (*d).throw = throw;
+    (*d).stage = NEW;
+    obj
+}
+
+/// `coro.throw(exc)`; a StopIteration coming out is the coroutine's return.
+unsafe fn coro_throw(
+    coro: *mut ffi::PyObject,
+    exc: *mut ffi::PyObject,
+    out: &mut *mut ffi::PyObject,
+) -> PySendResult {
+    crate::step::throw(coro, ptr::null_mut(), exc, out)
+}
+
+/// After a step of the driven coroutine: an OOB announcement ends the drive with
+/// `OOBData`, an ordinary suspension is passed outward, an end ends the drive.
+unsafe fn after_step(d: *mut Drive, r: PySendResult, out: &mut *mut ffi::PyObject) -> PySendResult {
+    let monitor = (*d).monitor;
+    match r {
+        PySendResult::PYGEN_NEXT => match state_is(monitor, OOB) {
+            None => {
+                ffi::Py_CLEAR(out);
+                (*d).stage = FINISHED;
+                set_inactive_keeping_error(monitor);
+                PySendResult::PYGEN_ERROR
+            }
+            Some(false) => PySendResult::PYGEN_NEXT,
+            Some(true) => {
+                (*d).stage = FINISHED;
+                let data = *out;
+                *out = ptr::null_mut();
+                if set_state(monitor, INACTIVE) {
+                    raise_oobdata(data);
+                }
+                ffi::Py_DECREF(data);
+                PySendResult::PYGEN_ERROR
+            }
+        },
+        PySendResult::PYGEN_RETURN => {
+            (*d).stage = FINISHED;
+            if !set_state(monitor, INACTIVE) {
+                ffi::Py_CLEAR(out);
+                return PySendResult::PYGEN_ERROR;
+            }
+            PySendResult::PYGEN_RETURN
+        }
+        PySendResult::PYGEN_ERROR => {
+            (*d).stage = FINISHED;
+            set_inactive_keeping_error(monitor);
+            PySendResult::PYGEN_ERROR
+        }
+    }
+}
+
+/// The first resumption: checks, then the first send/throw.
+unsafe fn first_step(d: *mut Drive, out: &mut *mut ffi::PyObject) -> PySendResult {
+    let monitor = (*d).monitor;
+    (*d).stage = FINISHED; // until proven otherwise: a failed check ends the drive
+    match state_is(monitor, INACTIVE) {
+        None => return PySendResult::PYGEN_ERROR,
+        Some(false) => {
+            pyerr::set_string(ffi::PyExc_RuntimeError, c"Monitor cannot be re-entered");
+            return PySendResult::PYGEN_ERROR;
+        }
+        Some(true) => {}
+    }
+    if !set_state(monitor, ACTIVE) {
+        return PySendResult::PYGEN_ERROR;
+    }
+    (*d).stage = RUNNING;
+    let arg = (*d).arg;
+    (*d).arg = ptr::null_mut();
+    let r = if (*d).throw {
+        coro_throw((*d).coro, arg, out)
+    } else {
+        ffi::PyIter_Send((*d).coro, arg, out)
+    };
+    ffi::Py_DECREF(arg);
+    if matches!(r, PySendResult::PYGEN_ERROR) && ffi::PyErr_ExceptionMatches(OOBDATA) != 0 {
+        // "coroutine raised OOBData", chained from it.
+        let cause = pyerr::fetch();
+        let msg = ffi::PyUnicode_FromString(c"coroutine raised OOBData".as_ptr());
+        let exc = if msg.is_null() {
+            ptr::null_mut()
+        } else {
+            ffi::PyObject_CallOneArg(ffi::PyExc_RuntimeError, msg)
+        };
+        ffi::Py_XDECREF(msg);
+        if exc.is_null() {
+            ffi::Py_XDECREF(cause);
+        } else {
+            if !cause.is_null() {
+                ffi::PyException_SetContext(exc, ffi::Py_NewRef(cause));
+                ffi::PyException_SetCause(exc, cause);
+            }
+            pyerr::restore(exc);
+        }
+    }
+    after_step(d, r, out)
+}
+
+unsafe fn drive_send(
+    d: *mut Drive,
+    arg: *mut ffi::PyObject,
+    out: &mut *mut ffi::PyObject,
+) -> PySendResult {
+    match (*d).stage {
+        NEW => {
+            if arg != ffi::Py_None() {
+                pyerr::set_string(
+                    ffi::PyExc_TypeError,
+                    c"can't send non-None value to a just-started coroutine",
+                );
+                return PySendResult::PYGEN_ERROR;
+            }
+            first_step(d, out)
+        }
+        RUNNING => {
+            let r = ffi::PyIter_Send((*d).coro, arg, out);
+            after_step(d, r, out)
+        }
+        _ => {
+            pyerr::set_string(
+                ffi::PyExc_RuntimeError,
+                c"cannot reuse already awaited coroutine",
+            );
+            PySendResult::PYGEN_ERROR
+        }
+    }
+}
+
+unsafe extern "C" fn drive_am_send(
+    obj: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+    out: *mut *mut ffi::PyObject,
+) -> PySendResult {
+    drive_send(obj as *mut Drive, arg, &mut *out)
+}
+
+/// A step result as a method result: the yielded value, or StopIteration/exception.
+unsafe fn as_method_result(
+    r: PySendResult,
+    out: *mut ffi::PyObject,
+    iternext: bool,
+) -> *mut ffi::PyObject {
+    match r {
+        PySendResult::PYGEN_NEXT => out,
+        PySendResult::PYGEN_RETURN => {
+            if !(iternext && out == ffi::Py_None()) {
+                pyerr::set_stop_iteration(out);
+            }
+            ffi::Py_DECREF(out);
+            ptr::null_mut()
+        }
+        PySendResult::PYGEN_ERROR => ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn drive_iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let mut out = ptr::null_mut();
+    let r = drive_send(obj as *mut Drive, ffi::Py_None(), &mut out);
+    as_method_result(r, out, true)
+}
+
+unsafe extern "C" fn drive_m_send(
+    obj: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let mut out = ptr::null_mut();
+    let r = drive_send(obj as *mut Drive, arg, &mut out);
+    as_method_result(r, out, false)
+}
+
+unsafe fn throw_args(args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+    if !(1..=3).contains(&nargs) {
+        return pyerr::type_error(format!("throw expected at most 3 arguments, got {nargs}"));
+    }
+    let typ = *args;
+    let val = if nargs > 1 {
+        *args.add(1)
+    } else {
+        ffi::Py_None()
+    };
+    if ffi::PyExceptionInstance_Check(typ) != 0 {
+        if val != ffi::Py_None() {
+            return pyerr::type_error("instance exception may not have a separate value".into());
+        }
+        return ffi::Py_NewRef(typ);
+    }
+    if ffi::PyExceptionClass_Check(typ) != 0 {
+        if val == ffi::Py_None() {
+            return ffi::PyObject_CallNoArgs(typ);
+        }
+        if ffi::PyObject_TypeCheck(val, typ as *mut ffi::PyTypeObject) != 0 {
+            return ffi::Py_NewRef(val);
+        }
+        return ffi::PyObject_CallOneArg(typ, val);
+    }
+    pyerr::type_error(format!(
+        "exceptions must be classes or instances deriving from BaseException, not {}",
+        pyerr::type_name(typ)
+    ))
+}
+
+unsafe extern "C" fn drive_m_throw(
+    obj: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    let d = obj as *mut Drive;
+    let exc = throw_args(args, nargs);
+    if exc.is_null() {
+        return exc;
+    }
+    if (*d).stage != RUNNING {
+        // Not started (or finished): like a coroutine, the exception comes straight out
+        // and the drive is over; the driven coroutine is not touched.
+        (*d).stage = FINISHED;
+        ffi::Py_CLEAR(&mut (*d).arg);
+        pyerr::restore(exc);
+        return ptr::null_mut();
+    }
+    let mut out = ptr::null_mut();
+    let r = if ffi::PyErr_GivenExceptionMatches(exc, ffi::PyExc_GeneratorExit) != 0 {
+        // _drive: `except GeneratorExit: coro.close(); raise`
+        let res = ffi::PyObject_CallMethodNoArgs((*d).coro, crate::strings::close());
+        if res.is_null() {
+            ffi::Py_DECREF(exc);
+        } else {
+            ffi::Py_DECREF(res);
+            pyerr::restore(exc);
+        }
+        PySendResult::PYGEN_ERROR
+    } else {
+        let r = coro_throw((*d).coro, exc, &mut out);
+        ffi::Py_DECREF(exc);
+        r
+    };
+    let r = after_step(d, r, &mut out);
+    as_method_result(r, out, false)
+}
+
+unsafe extern "C" fn drive_m_close(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let d = obj as *mut Drive;
+    if (*d).stage == RUNNING {
+        (*d).stage = FINISHED;
+        let res = ffi::PyObject_CallMethodNoArgs((*d).coro, crate::strings::close());
+        if res.is_null() {
+            set_inactive_keeping_error((*d).monitor);
+            return ptr::null_mut();
+        }
+        ffi::Py_DECREF(res);
+        if !set_state((*d).monitor, INACTIVE) {
+            return ptr::null_mut();
+        }
+    }
+    (*d).stage = FINISHED;
+    ffi::Py_CLEAR(&mut (*d).arg);
+    ffi::Py_NewRef(ffi::Py_None())
+}
+
+// ---- OobAwaitable ------------------------------------------------------------------------
+
+#[repr(C)]
+struct Oob {
+    ob_base: ffi::PyObject,
+    monitor: *mut ffi::PyObject,
+    data: *mut ffi::PyObject,
+    stage: u8,
+}
+
+/// `Monitor.oob(self, data=None)` (METH_FASTCALL method).
+pub unsafe extern "C" fn oob_method(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let nkw = if kwnames.is_null() {
+        0
+    } else {
+        ffi::PyTuple_GET_SIZE(kwnames)
+    };
+    if nargs + nkw > 1 {
+        return pyerr::type_error("oob() takes at most 1 argument".into());
+    }
+    if nkw == 1 {
+        let k = ffi::PyTuple_GET_ITEM(kwnames, 0);
+        if !crate::strings::kw_is(k, DATA) {
+            return pyerr::type_error("oob() got an unexpected keyword argument".into());
+        }
+    }
+    let data = if nargs + nkw == 1 {
+        *args
+    } else {
+        ffi::Py_None()
+    };
+    let obj = ffi::PyType_GenericAlloc(OOB_TYPE, 0);
+    if obj.is_null() {
+        return obj;
+    }
+    let o = obj as *mut Oob;
+    (*o).monitor = ffi::Py_NewRef(slf);
+    (*o).data = ffi::Py_NewRef(data);
+    (*o).stage = NEW;
+    obj
+}
+
+unsafe fn oob_send(
+    o: *mut Oob,
+    arg: *mut ffi::PyObject,
+    out: &mut *mut ffi::PyObject,
+) -> PySendResult {
+    match (*o).stage {
+        NEW => {
+            if arg != ffi::Py_None() {
+                pyerr::set_string(
+                    ffi::PyExc_TypeError,
+                    c"can't send non-None value to a just-started generator",
+                );
+                return PySendResult::PYGEN_ERROR;
+            }
+            (*o).stage = FINISHED;
+            match state_is((*o).monitor, ACTIVE) {
+                None => return PySendResult::PYGEN_ERROR,
+                Some(false) => {
+                    pyerr::set_string(ffi::PyExc_RuntimeError, c"Monitor not active");
+                    return PySendResult::PYGEN_ERROR;
+                }
+                Some(true) => {}
+            }
+            if !set_state((*o).monitor, OOB) {
+                return PySendResult::PYGEN_ERROR;
+            }
+            (*o).stage = RUNNING;
+            *out = ffi::Py_NewRef((*o).data);
+            PySendResult::PYGEN_NEXT
+        }
+        RUNNING => {
+            (*o).stage = FINISHED;
+            ffi::Py_CLEAR(&mut (*o).data);
+            *out = ffi::Py_NewRef(arg);
+            PySendResult::PYGEN_RETURN
+        }
+        _ => {
+            pyerr::set_string(
+                ffi::PyExc_RuntimeError,
+                c"cannot reuse already awaited oob()",
+            );
+            PySendResult::PYGEN_ERROR
+        }
+    }
+}
+
+unsafe extern "C" fn oob_am_send(
+    obj: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+    out: *mut *mut ffi::PyObject,
+) -> PySendResult {
+    oob_send(obj as *mut Oob, arg, &mut *out)
+}
+
+unsafe extern "C" fn oob_iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let mut out = ptr::null_mut();
+    let r = oob_send(obj as *mut Oob, ffi::Py_None(), &mut out);
+    as_method_result(r, out, true)
+}
+
+unsafe extern "C" fn oob_m_send(
+    obj: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let mut out = ptr::null_mut();
+    let r = oob_send(obj as *mut Oob, arg, &mut out);
+    as_method_result(r, out, false)
+}
+
+unsafe extern "C" fn oob_m_throw(
+    obj: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    let o = obj as *mut Oob;
+    let exc = throw_args(args, nargs);
+    if exc.is_null() {
+        return exc;
+    }
+    // Like the generator: the exception is raised at the yield (or before the start) and
+    // nothing in the body catches it.
+    (*o).stage = FINISHED;
+    ffi::Py_CLEAR(&mut (*o).data);
+    pyerr::restore(exc);
+    ptr::null_mut()
+}
+
+unsafe extern "C" fn oob_m_close(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let o = obj as *mut Oob;
+    (*o).stage = FINISHED;
+    ffi::Py_CLEAR(&mut (*o).data);
+    ffi::Py_NewRef(ffi::Py_None())
+}
+
+// ---- shared type plumbing ----------------------------------------------------------------
+
+unsafe extern "C" fn self_iter(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    ffi::Py_NewRef(obj)
+}
+
+unsafe extern "C" fn drive_traverse(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
+    let d = obj as *mut Drive;
+    for p in [
+        (*d).monitor,
+        (*d).coro,
+        (*d).arg,
+        ffi::Py_TYPE(obj) as *mut ffi::PyObject,
+    ] {
+        if !p.is_null() {
+            let r = visit(p, arg);
+            if r != 0 {
+                return r;
+            }
+        }
+    }
+    0
+}
+
+unsafe extern "C" fn drive_clear(obj: *mut ffi::PyObject) -> c_int {
+    let d = obj as *mut Drive;
+    ffi::Py_CLEAR(&mut (*d).monitor);
+    ffi::Py_CLEAR(&mut (*d).coro);
+    ffi::Py_CLEAR(&mut (*d).arg);
+    0
+}
+
+unsafe extern "C" fn oob_traverse(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
+    let o = obj as *mut Oob;
+    for p in [
+        (*o).monitor,
+        (*o).data,
+        ffi::Py_TYPE(obj) as *mut ffi::PyObject,
+    ] {
+        if !p.is_null() {
+            let r = visit(p, arg);
+            if r != 0 {
+                return r;
+            }
+        }
+    }
+    0
+}
+
+unsafe extern "C" fn oob_clear(obj: *mut ffi::PyObject) -> c_int {
+    let o = obj as *mut Oob;
+    ffi::Py_CLEAR(&mut (*o).monitor);
+    ffi::Py_CLEAR(&mut (*o).data);
+    0
+}
+
+unsafe extern "C" fn drive_dealloc(obj: *mut ffi::PyObject) {
+    let tp = ffi::Py_TYPE(obj);
+    ffi::PyObject_GC_UnTrack(obj as *mut c_void);
+    drive_clear(obj);
+    ffi::PyObject_GC_Del(obj as *mut c_void);
+    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+}
+
+unsafe extern "C" fn oob_dealloc(obj: *mut ffi::PyObject) {
+    let tp = ffi::Py_TYPE(obj);
+    ffi::PyObject_GC_UnTrack(obj as *mut c_void);
+    oob_clear(obj);
+    ffi::PyObject_GC_Del(obj as *mut c_void);
+    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn make_type(
+    module: *mut ffi::PyObject,
+    name: &'static std::ffi::CStr,
+    doc: &'static std::ffi::CStr,
+    basicsize: usize,
+    send: ffi::PyCFunction,
+    throw: ffi::PyCFunctionFast,
+    close: ffi::PyCFunction,
+    am_send: *mut c_void,
+    iternext: *mut c_void,
+    traverse: *mut c_void,
+    clear: *mut c_void,
+    dealloc: *mut c_void,
+) -> *mut ffi::PyObject {
+    use ffi::PyMethodDefPointer as M;
+    let methods: &'static mut [ffi::PyMethodDef] = Box::leak(Box::new([
+        ffi::PyMethodDef {
+            ml_name: c"send".as_ptr(),
+            ml_meth: M { PyCFunction: send },
+            ml_flags: ffi::METH_O,
+            ml_doc: ptr::null(),
+        },
+        ffi::PyMethodDef {
+            ml_name: c"throw".as_ptr(),
+            ml_meth: M {
+                PyCFunctionFast: throw,
+            },
+            ml_flags: ffi::METH_FASTCALL,
+            ml_doc: ptr::null(),
+        },
+        ffi::PyMethodDef {
+            ml_name: c"close".as_ptr(),
+            ml_meth: M { PyCFunction: close },
+            ml_flags: ffi::METH_NOARGS,
+            ml_doc: ptr::null(),
+        },
+        ffi::PyMethodDef::zeroed(),
+    ]));
+    let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_dealloc,
+            pfunc: dealloc,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_traverse,
+            pfunc: traverse,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_clear,
+            pfunc: clear,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_iter,
+            pfunc: self_iter as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_iternext,
+            pfunc: iternext,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_am_send,
+            pfunc: am_send,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_am_await,
+            pfunc: self_iter as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_methods,
+            pfunc: methods.as_mut_ptr() as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_doc,
+            pfunc: doc.as_ptr() as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: 0,
+            pfunc: ptr::null_mut(),
+        },
+    ]));
+    let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
+        name: name.as_ptr(),
+        basicsize: basicsize as c_int,
+        itemsize: 0,
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_HAVE_GC
+            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
+        slots: slots.as_mut_ptr(),
+    }));
+    ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut())
+}
+
+/// Create both types; returns (MonitorDrive, OobAwaitable) or nulls with an error set.
+pub unsafe fn init(module: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi::PyObject) {
+    let drive = make_type(
+        module,
+        c"asynkit._asynkit.MonitorDrive",
+        c"A Monitor drive of one coroutine (what Monitor.aawait/athrow return).",
+        std::mem::size_of::<Drive>(),
+        drive_m_send,
+        drive_m_throw,
+        drive_m_close,
+        drive_am_send as *mut c_void,
+        drive_iternext as *mut c_void,
+        drive_traverse as *mut c_void,
+        drive_clear as *mut c_void,
+        drive_dealloc as *mut c_void,
+    );
+    if drive.is_null() {
+        return (ptr::null_mut(), ptr::null_mut());
+    }
+    DRIVE_TYPE = drive as *mut ffi::PyTypeObject;
+    let oob = make_type(
+        module,
+        c"asynkit._asynkit.OobAwaitable",
+        c"What Monitor.oob(data) returns: suspends once, handing data to the monitor's driver.",
+        std::mem::size_of::<Oob>(),
+        oob_m_send,
+        oob_m_throw,
+        oob_m_close,
+        oob_am_send as *mut c_void,
+        oob_iternext as *mut c_void,
+        oob_traverse as *mut c_void,
+        oob_clear as *mut c_void,
+        oob_dealloc as *mut c_void,
+    );
+    if oob.is_null() {
+        ffi::Py_DECREF(drive);
+        return (ptr::null_mut(), ptr::null_mut());
+    }
+    OOB_TYPE = oob as *mut ffi::PyTypeObject;
+    (drive, oob)
+}
+
+/// `_drive(monitor, coro, arg, throw)` for Python (METH_FASTCALL).
+pub unsafe extern "C" fn py_drive(
+    _m: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    if nargs != 4 {
+        return pyerr::type_error(format!("monitor_drive() takes 4 arguments ({nargs} given)"));
+    }
+    let throw = match ffi::PyObject_IsTrue(*args.add(3)) {
+        -1 => return ptr::null_mut(),
+        v => v != 0,
+    };
+    new_drive(*args, *args.add(1), *args.add(2), throw)
+}
+
+/// A method descriptor for `cls.oob` (bound like any method: `m.oob(data)`).
+pub unsafe fn oob_descriptor(cls: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: c"oob".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: oob_method },
+        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        ml_doc: c"oob($self, /, data=None)\n--\n\nAwaitable sending data out of band to the caller driving this monitor.".as_ptr(),
+    }));
+    ffi::PyDescr_NewMethod(cls as *mut ffi::PyTypeObject, def)
+}

@@ -426,7 +426,7 @@ class GeneratorObjectIterator(AsyncGenerator, Generic[T_co, T_contra]):  # type:
 
 
 def _install_native() -> None:
-    global _drive, _oob
+    global _drive, _oob, _agen_send
     from . import coroutine as _coroutine
 
     native = _coroutine._native if _coroutine._HAVE_C_EXTENSION else None
@@ -441,6 +441,13 @@ def _install_native() -> None:
     # would cost an OOB round trip ~40% (the OOBData exception would unwind through it).
     _drive = native.monitor_drive
     Monitor.oob = _oob = native._monitor_oob_method(Monitor)  # type: ignore[method-assign]
+    Coroutine.register(native.OobAwaitable)
+    # GeneratorObject: ayield() is the OOB awaitable itself; each asend()/__anext__ is a
+    # native step (its rare cold paths call _frame/_first_iter above).
+    GeneratorObject.ayield = native._configure_generator_object(  # type: ignore[method-assign]
+        GeneratorObject, _frame, _first_iter
+    )
+    _agen_send = native.agen_send
 
 
 _install_native()

@@ -192,6 +192,25 @@ fn _configure_monitor(
     Ok(())
 }
 
+/// Native `GeneratorObjectIterator` steps: their Python cold-path helpers, and a native
+/// `ayield` method descriptor for the GeneratorObject class `cls`.
+#[pyfunction]
+fn _configure_generator_object<'py>(
+    cls: &Bound<'py, PyAny>,
+    frame: &Bound<'py, PyAny>,
+    first_iter: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    unsafe {
+        if ffi::PyType_Check(cls.as_ptr()) == 0 {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "_configure_generator_object() argument 'cls' must be a class",
+            ));
+        }
+        monitor::configure_agen(frame.as_ptr(), first_iter.as_ptr());
+        Bound::from_owned_ptr_or_err(cls.py(), monitor::ayield_descriptor(cls.as_ptr()))
+    }
+}
+
 /// A native `oob` method descriptor for the Monitor class `cls`.
 #[pyfunction]
 fn _monitor_oob_method<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
@@ -323,6 +342,7 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_new_eager_task_factory, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_monitor, m)?)?;
     m.add_function(wrap_pyfunction!(_monitor_oob_method, m)?)?;
+    m.add_function(wrap_pyfunction!(_configure_generator_object, m)?)?;
     let fastkw = ffi::METH_FASTCALL | ffi::METH_KEYWORDS;
     add_raw(
         m,
@@ -351,6 +371,13 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ffi::PyMethodDefPointer { PyCFunctionFast: monitor::py_drive },
         ffi::METH_FASTCALL,
         c"monitor_drive($module, monitor, coro, arg, throw, /)\n--\n\nA Monitor drive of coro (native _drive).",
+    )?;
+    add_raw(
+        m,
+        c"agen_send",
+        ffi::PyMethodDefPointer { PyCFunctionFast: monitor::py_agen_send },
+        ffi::METH_FASTCALL,
+        c"agen_send($module, it, value, /)\n--\n\nOne asend() of a GeneratorObjectIterator (native _agen_send).",
     )?;
     m.add("__test__", false)?;
     Ok(())

@@ -23,6 +23,12 @@ static mut OOB: *mut ffi::PyObject = ptr::null_mut();
 static mut STATE: *mut ffi::PyObject = ptr::null_mut();
 static mut DATA: *mut ffi::PyObject = ptr::null_mut();
 static mut INIT: *mut ffi::PyObject = ptr::null_mut();
+static mut AG_RUNNING: *mut ffi::PyObject = ptr::null_mut();
+static mut CORO: *mut ffi::PyObject = ptr::null_mut();
+static mut MONITOR: *mut ffi::PyObject = ptr::null_mut();
+static mut CR_FRAME: *mut ffi::PyObject = ptr::null_mut();
+static mut PY_FRAME: *mut ffi::PyObject = ptr::null_mut();
+static mut PY_FIRST_ITER: *mut ffi::PyObject = ptr::null_mut();
 
 const NEW: u8 = 0;
 const RUNNING: u8 = 1;
@@ -52,8 +58,28 @@ pub unsafe fn configure(
         STATE = ffi::PyUnicode_InternFromString(c"state".as_ptr());
         DATA = ffi::PyUnicode_InternFromString(c"data".as_ptr());
         INIT = ffi::PyUnicode_InternFromString(c"__init__".as_ptr());
+        AG_RUNNING = ffi::PyUnicode_InternFromString(c"ag_running".as_ptr());
+        CORO = ffi::PyUnicode_InternFromString(c"coro".as_ptr());
+        MONITOR = ffi::PyUnicode_InternFromString(c"monitor".as_ptr());
+        CR_FRAME = ffi::PyUnicode_InternFromString(c"cr_frame".as_ptr());
     }
-    !(STATE.is_null() || DATA.is_null() || INIT.is_null())
+    ![STATE, DATA, INIT, AG_RUNNING, CORO, MONITOR, CR_FRAME]
+        .iter()
+        .any(|p| p.is_null())
+}
+
+/// The Python helpers a GeneratorObjectIterator step needs on its cold paths:
+/// `_frame(coro)` (frame or None, TypeError for non-coroutines) and `_first_iter(it)`.
+pub unsafe fn configure_agen(frame: *mut ffi::PyObject, first_iter: *mut ffi::PyObject) {
+    for (slot, v) in [
+        (&raw mut PY_FRAME, frame),
+        (&raw mut PY_FIRST_ITER, first_iter),
+    ] {
+        ffi::Py_INCREF(v);
+        let old = *slot;
+        *slot = v;
+        ffi::Py_XDECREF(old);
+    }
 }
 
 /// Is `monitor.state` the given state object? `None`: an exception is set.
@@ -126,6 +152,11 @@ struct Drive {
     arg: *mut ffi::PyObject,
     throw: bool,
     stage: u8,
+    /// A GeneratorObjectIterator step (`_agen_send(it, value)`): the iterator; else null.
+    /// Then `monitor`/`coro` are read from it when the step starts.
+    it: *mut ffi::PyObject,
+    /// Set when a GeneratorObjectIterator step ended with an item (an OOB message).
+    item: bool,
 }
 
 /// `_drive(monitor, coro, arg, throw)`: the coroutine-like drive object.
@@ -145,7 +176,167 @@ pub unsafe fn new_drive(
     (*d).arg = ffi::Py_NewRef(arg);
     (*d).throw = throw;
     (*d).stage = NEW;
+    (*d).it = ptr::null_mut();
+    (*d).item = false;
     obj
+}
+
+/// `_agen_send(it, value)`: one `asend`/`__anext__` of a GeneratorObjectIterator.
+pub unsafe fn new_agen_send(
+    it: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let obj = ffi::PyType_GenericAlloc(DRIVE_TYPE, 0);
+    if obj.is_null() {
+        return obj;
+    }
+    let d = obj as *mut Drive;
+    (*d).monitor = ptr::null_mut();
+    (*d).coro = ptr::null_mut();
+    (*d).arg = ffi::Py_NewRef(value);
+    (*d).throw = false;
+    (*d).stage = NEW;
+    (*d).it = ffi::Py_NewRef(it);
+    (*d).item = false;
+    obj
+}
+
+/// The checks `_agen_send` makes when first resumed, then `it.ag_running = True`.
+/// `Err(true)`: an exception is set and the step is over (nothing to undo); `Err(false)`
+/// cannot happen. On success `monitor`/`coro` are filled in.
+unsafe fn agen_prelude(d: *mut Drive) -> Result<(), ()> {
+    let it = (*d).it;
+    let running = ffi::PyObject_GetAttr(it, AG_RUNNING);
+    if running.is_null() {
+        return Err(());
+    }
+    let busy = ffi::PyObject_IsTrue(running);
+    ffi::Py_DECREF(running);
+    match busy {
+        -1 => return Err(()),
+        0 => {}
+        _ => {
+            pyerr::set_string(
+                ffi::PyExc_RuntimeError,
+                c"asend(): asynchronous generator is already running",
+            );
+            return Err(());
+        }
+    }
+    let coro = ffi::PyObject_GetAttr(it, CORO);
+    if coro.is_null() {
+        return Err(());
+    }
+    (*d).coro = coro;
+    let frame = if ffi::PyCoro_CheckExact(coro) != 0 {
+        ffi::PyObject_GetAttr(coro, CR_FRAME)
+    } else {
+        ffi::PyObject_CallOneArg(PY_FRAME, coro)
+    };
+    if frame.is_null() {
+        return Err(());
+    }
+    ffi::Py_DECREF(frame);
+    if frame == ffi::Py_None() {
+        ffi::PyErr_SetNone(ffi::PyExc_StopAsyncIteration);
+        return Err(());
+    }
+    let is_new = crate::introspect::coro_is_new(ptr::null_mut(), coro);
+    if is_new.is_null() {
+        return Err(());
+    }
+    ffi::Py_DECREF(is_new);
+    if is_new == ffi::Py_True() {
+        let r = ffi::PyObject_CallOneArg(PY_FIRST_ITER, it);
+        if r.is_null() {
+            return Err(());
+        }
+        ffi::Py_DECREF(r);
+    }
+    if ffi::PyObject_SetAttr(it, AG_RUNNING, ffi::Py_True()) < 0 {
+        return Err(());
+    }
+    let monitor = ffi::PyObject_GetAttr(it, MONITOR);
+    if monitor.is_null() {
+        agen_finally(d);
+        return Err(());
+    }
+    (*d).monitor = monitor;
+    Ok(())
+}
+
+/// `finally: it.ag_running = False` (an exception that is set survives).
+unsafe fn agen_finally(d: *mut Drive) {
+    let exc = pyerr::fetch();
+    if ffi::PyObject_SetAttr((*d).it, AG_RUNNING, ffi::Py_False()) < 0 {
+        ffi::Py_XDECREF(exc);
+        return;
+    }
+    if !exc.is_null() {
+        pyerr::restore(exc);
+    }
+}
+
+/// Map the end of a GeneratorObjectIterator step (`_agen_send`'s handlers).
+unsafe fn agen_outcome(
+    d: *mut Drive,
+    r: PySendResult,
+    out: &mut *mut ffi::PyObject,
+) -> PySendResult {
+    let r = match r {
+        PySendResult::PYGEN_RETURN if (*d).item => r,
+        // the coroutine returned: StopAsyncIteration, without cause or context
+        PySendResult::PYGEN_RETURN => {
+            ffi::Py_CLEAR(out);
+            ffi::PyErr_SetNone(ffi::PyExc_StopAsyncIteration);
+            PySendResult::PYGEN_ERROR
+        }
+        PySendResult::PYGEN_ERROR if ffi::PyErr_ExceptionMatches(OOBDATA) != 0 => {
+            // an OOB message: the item (also when raised after an ordinary suspension)
+            let exc = pyerr::fetch();
+            let data = ffi::PyObject_GetAttr(exc, DATA);
+            ffi::Py_DECREF(exc);
+            if data.is_null() {
+                PySendResult::PYGEN_ERROR
+            } else {
+                *out = data;
+                PySendResult::PYGEN_RETURN
+            }
+        }
+        PySendResult::PYGEN_ERROR
+            if ffi::PyErr_ExceptionMatches(ffi::PyExc_StopAsyncIteration) != 0 =>
+        {
+            let cause = pyerr::fetch();
+            let msg =
+                ffi::PyUnicode_FromString(c"async generator raised StopAsyncIteration".as_ptr());
+            let exc = if msg.is_null() {
+                ptr::null_mut()
+            } else {
+                ffi::PyObject_CallOneArg(ffi::PyExc_RuntimeError, msg)
+            };
+            ffi::Py_XDECREF(msg);
+            if exc.is_null() {
+                ffi::Py_XDECREF(cause);
+            } else {
+                if !cause.is_null() {
+                    ffi::PyException_SetContext(exc, ffi::Py_NewRef(cause));
+                    ffi::PyException_SetCause(exc, cause);
+                }
+                pyerr::restore(exc);
+            }
+            PySendResult::PYGEN_ERROR
+        }
+        r => r,
+    };
+    agen_finally(d);
+    if matches!(r, PySendResult::PYGEN_RETURN) && ffi::PyErr_Occurred().is_null() {
+        r
+    } else if matches!(r, PySendResult::PYGEN_RETURN) {
+        ffi::Py_CLEAR(out);
+        PySendResult::PYGEN_ERROR
+    } else {
+        r
+    }
 }
 
 /// `coro.throw(exc)`; a StopIteration coming out is the coroutine's return.
@@ -172,6 +363,15 @@ unsafe fn after_step(d: *mut Drive, r: PySendResult, out: &mut *mut ffi::PyObjec
             Some(false) => PySendResult::PYGEN_NEXT,
             Some(true) => {
                 (*d).stage = FINISHED;
+                if !(*d).it.is_null() {
+                    // a GeneratorObjectIterator step: the item is the result
+                    if !set_state(monitor, INACTIVE) {
+                        ffi::Py_CLEAR(out);
+                        return PySendResult::PYGEN_ERROR;
+                    }
+                    (*d).item = true;
+                    return PySendResult::PYGEN_RETURN;
+                }
                 let data = *out;
                 *out = ptr::null_mut();
                 if set_state(monitor, INACTIVE) {
@@ -199,8 +399,24 @@ unsafe fn after_step(d: *mut Drive, r: PySendResult, out: &mut *mut ffi::PyObjec
 
 /// The first resumption: checks, then the first send/throw.
 unsafe fn first_step(d: *mut Drive, out: &mut *mut ffi::PyObject) -> PySendResult {
-    let monitor = (*d).monitor;
     (*d).stage = FINISHED; // until proven otherwise: a failed check ends the drive
+    if !(*d).it.is_null() {
+        if agen_prelude(d).is_err() {
+            ffi::Py_CLEAR(&mut (*d).arg);
+            return PySendResult::PYGEN_ERROR;
+        }
+        let r = monitor_first_step(d, out);
+        return if (*d).stage == FINISHED {
+            agen_outcome(d, r, out)
+        } else {
+            r
+        };
+    }
+    monitor_first_step(d, out)
+}
+
+unsafe fn monitor_first_step(d: *mut Drive, out: &mut *mut ffi::PyObject) -> PySendResult {
+    let monitor = (*d).monitor;
     match state_is(monitor, INACTIVE) {
         None => return PySendResult::PYGEN_ERROR,
         Some(false) => {
@@ -262,7 +478,8 @@ unsafe fn drive_send(
         }
         RUNNING => {
             let r = ffi::PyIter_Send((*d).coro, arg, out);
-            after_step(d, r, out)
+            let r = after_step(d, r, out);
+            finish_agen(d, r, out)
         }
         _ => {
             pyerr::set_string(
@@ -382,7 +599,21 @@ unsafe extern "C" fn drive_m_throw(
         r
     };
     let r = after_step(d, r, &mut out);
+    let r = finish_agen(d, r, &mut out);
     as_method_result(r, out, false)
+}
+
+/// For a GeneratorObjectIterator step that just ended, map its outcome.
+#[inline]
+unsafe fn finish_agen(
+    d: *mut Drive,
+    r: PySendResult,
+    out: &mut *mut ffi::PyObject,
+) -> PySendResult {
+    if (*d).it.is_null() || (*d).stage != FINISHED {
+        return r;
+    }
+    agen_outcome(d, r, out)
 }
 
 unsafe extern "C" fn drive_m_close(
@@ -395,10 +626,17 @@ unsafe extern "C" fn drive_m_close(
         let res = ffi::PyObject_CallMethodNoArgs((*d).coro, crate::strings::close());
         if res.is_null() {
             set_inactive_keeping_error((*d).monitor);
+            if !(*d).it.is_null() {
+                agen_finally(d);
+            }
             return ptr::null_mut();
         }
         ffi::Py_DECREF(res);
-        if !set_state((*d).monitor, INACTIVE) {
+        let ok = set_state((*d).monitor, INACTIVE);
+        if !(*d).it.is_null() {
+            agen_finally(d);
+        }
+        if !ok {
             return ptr::null_mut();
         }
     }
@@ -584,6 +822,7 @@ unsafe extern "C" fn drive_clear(obj: *mut ffi::PyObject) -> c_int {
     ffi::Py_CLEAR(&mut (*d).monitor);
     ffi::Py_CLEAR(&mut (*d).coro);
     ffi::Py_CLEAR(&mut (*d).arg);
+    ffi::Py_CLEAR(&mut (*d).it);
     0
 }
 
@@ -789,6 +1028,54 @@ pub unsafe fn oob_descriptor(cls: *mut ffi::PyObject) -> *mut ffi::PyObject {
         ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: oob_method },
         ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
         ml_doc: c"oob($self, /, data=None)\n--\n\nAwaitable sending data out of band to the caller driving this monitor.".as_ptr(),
+    }));
+    ffi::PyDescr_NewMethod(cls as *mut ffi::PyTypeObject, def)
+}
+
+/// `_agen_send(it, value)` for Python (METH_FASTCALL).
+pub unsafe extern "C" fn py_agen_send(
+    _m: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    if nargs != 2 {
+        return pyerr::type_error(format!("agen_send() takes 2 arguments ({nargs} given)"));
+    }
+    new_agen_send(*args, *args.add(1))
+}
+
+/// `GeneratorObject.ayield(self, value)`: `Monitor.oob(self.monitor, value)`.
+unsafe extern "C" fn ayield_method(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let nkw = if kwnames.is_null() {
+        0
+    } else {
+        ffi::PyTuple_GET_SIZE(kwnames)
+    };
+    if nargs + nkw != 1 {
+        return pyerr::type_error("ayield() takes exactly one argument 'value'".into());
+    }
+    let monitor = ffi::PyObject_GetAttr(slf, MONITOR);
+    if monitor.is_null() {
+        return monitor;
+    }
+    let argv = [*args];
+    let r = oob_method(monitor, argv.as_ptr(), 1, ptr::null_mut());
+    ffi::Py_DECREF(monitor);
+    r
+}
+
+/// A method descriptor for `cls.ayield`.
+pub unsafe fn ayield_descriptor(cls: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: c"ayield".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: ayield_method },
+        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        ml_doc: c"ayield($self, value, /)\n--\n\nDeliver value as the next item; returns what the consumer sends back.".as_ptr(),
     }));
     ffi::PyDescr_NewMethod(cls as *mut ffi::PyTypeObject, def)
 }

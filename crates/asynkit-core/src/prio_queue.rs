@@ -264,6 +264,18 @@ impl<T> PosPriorityQueue<T> {
         self.heap.key(id)
     }
 
+    /// Mutable access to the value of `id` (the reference's in-place mutation of a
+    /// queued `PriorityValue`, e.g. through `_pq.items()`). Heap order is **not**
+    /// restored: call [`refresh`](Self::refresh) afterwards, as the reference does.
+    pub fn value_mut(&mut self, id: EntryId) -> Option<&mut PriorityValue> {
+        self.heap.key_mut(id)
+    }
+
+    /// `_pq.refresh()`: rebuild heap order after in-place value changes (`heapify`).
+    pub fn refresh(&mut self) {
+        self.heap.heapify();
+    }
+
     /// Whether `id` is still queued.
     pub fn contains(&self, id: EntryId) -> bool {
         self.heap.contains(id)

@@ -12,6 +12,7 @@ mod eager_factory;
 mod fullclass;
 mod introspect;
 mod monitor;
+mod prio_queue;
 mod pyerr;
 mod running_loop;
 mod step;
@@ -300,7 +301,7 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     let py = m.py();
     unsafe {
-        if !strings::init() {
+        if !strings::init() || !prio_queue::init() {
             return Err(PyErr::fetch(py));
         }
         let tp = corostart::init(m.as_ptr());
@@ -343,6 +344,10 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_configure_monitor, m)?)?;
     m.add_function(wrap_pyfunction!(_monitor_oob_method, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_generator_object, m)?)?;
+    m.add_class::<prio_queue::PosPriorityQueue>()?;
+    prio_queue::install_raw_methods(&m.py().get_type::<prio_queue::PosPriorityQueue>())?;
+    m.add_class::<prio_queue::EntryValue>()?;
+    m.add_function(wrap_pyfunction!(prio_queue::_configure_prio_queue, m)?)?;
     let fastkw = ffi::METH_FASTCALL | ffi::METH_KEYWORDS;
     add_raw(
         m,

@@ -836,6 +836,27 @@ class PrioritySchedulingMixin(AbstractSchedulingLoop):
         self.ready_queue.reschedule(self.task_key(task), ep())
 
 
+def _use_native_queue() -> None:
+    """Bind :data:`PosPriorityQueue` to the native queue (``asynkit._asynkit``).
+
+    Same interface and behaviour as :class:`PyPosPriorityQueue`, which stays the reference
+    and is used under ``ASYNKIT_DISABLE_CEXT=1``. The native ``append`` reads the
+    priority of a loop's handles itself when the queue's priority function is the
+    default :meth:`PrioritySchedulingMixin.get_priority`.
+    """
+    global PosPriorityQueue
+    from asynkit import coroutine as _coroutine
+
+    if not _coroutine._HAVE_C_EXTENSION:
+        return
+    native = _coroutine._native
+    native._configure_prio_queue(PrioritySchedulingMixin, TaskTypes, PriorityTask, _UNSET)
+    PosPriorityQueue = native.PosPriorityQueue
+
+
+_use_native_queue()
+
+
 # ---------------------------------------------------------------------------
 # §11 Loop classes and policy
 # ---------------------------------------------------------------------------

@@ -708,22 +708,27 @@ impl PosPriorityQueue {
 }
 
 /// Run `f` as the body of a raw method: panics become `SystemError`, errors are raised.
+///
+/// `Python::attach` (not `assume_attached`): PyO3 must know the thread is attached, or
+/// every `Py<T>`/`PyErr` dropped in `f` is deferred to its reference pool (an abort
+/// under `--cfg pyo3_disable_reference_pool`, which CI uses to catch exactly this).
 #[inline]
 unsafe fn raw_body(
     f: impl FnOnce(Python<'_>) -> PyResult<*mut ffi::PyObject>,
 ) -> *mut ffi::PyObject {
-    let py = Python::assume_attached();
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(py))) {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => {
-            e.restore(py);
-            ptr::null_mut()
-        }
-        Err(_) => {
-            crate::pyerr::set_string(ffi::PyExc_SystemError, c"panic in PosPriorityQueue");
-            ptr::null_mut()
-        }
-    }
+    Python::attach(
+        |py| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(py))) {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                e.restore(py);
+                ptr::null_mut()
+            }
+            Err(_) => {
+                crate::pyerr::set_string(ffi::PyExc_SystemError, c"panic in PosPriorityQueue");
+                ptr::null_mut()
+            }
+        },
+    )
 }
 
 unsafe extern "C" fn raw_append(

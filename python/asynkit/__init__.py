@@ -12,6 +12,7 @@ from .loop.eventloop import *  # noqa: F403
 from .loop.eventloop import __all__ as _eventloop_all
 from .monitor import *  # noqa: F403
 from .monitor import __all__ as _monitor_all
+from .native_eager import create_native_eager_task_factory, native_eager_task_factory
 from .scheduling import *  # noqa: F403
 from .scheduling import __all__ as _scheduling_all
 from .tools import cancelling
@@ -26,6 +27,8 @@ __all__ = [
     *_monitor_all,
     *_scheduling_all,
     "cancelling",
+    "create_native_eager_task_factory",
+    "native_eager_task_factory",
 ]
 
 del _coroutine_module

@@ -252,14 +252,27 @@ def _eager_start_create_task(*args: Any, **kwargs: Any) -> Any:
     return _original_create_task(*args, **kwargs)
 
 
-def enable_eager_tasks() -> None:
+def enable_eager_tasks(native_semantics: bool = False) -> None:
     """Make ``asyncio.eager_task_factory`` and ``asyncio.create_task(...,
     eager_start=...)`` available on every supported Python version.
 
-    Idempotent.  See the version matrix in the spec (§8.9).
+    Idempotent.  See the version matrix in the spec (§8.9).  With ``native_semantics``
+    the 3.10/3.11 fallbacks are :mod:`asynkit.native_eager`'s (3.12+ semantics: the new
+    task is current during its first step) instead of the 0.17.6-compatible ones; on
+    3.12+ the flag changes nothing.  Call :func:`disable_eager_tasks` first to switch.
     """
     global _eager_tasks_enabled, _original_create_task
     if _eager_tasks_enabled:
+        return
+
+    if native_semantics and not _detect_native_eager_task_factory():
+        from . import native_eager
+
+        asyncio.eager_task_factory = native_eager.native_eager_task_factory  # type: ignore[attr-defined]
+        asyncio.create_eager_task_factory = native_eager.create_native_eager_task_factory  # type: ignore[attr-defined]
+        _original_create_task = asyncio.create_task
+        asyncio.create_task = _eager_start_create_task
+        _eager_tasks_enabled = True
         return
 
     if not _detect_native_eager_task_factory():

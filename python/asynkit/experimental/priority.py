@@ -128,7 +128,10 @@ class PriorityTask(asyncio.Task, BasePriorityObject):  # type: ignore[type-arg,m
         name: str | None = None,
         priority: Any = 0,
         context: Any = None,
+        **kwargs: Any,
     ) -> None:
+        # ``kwargs``: whatever else the running Python's Task accepts (``eager_start`` on
+        # 3.12+, which asyncio's own eager task factory passes).
         # All of this must exist before Task.__init__, which queues the first step: on a
         # priority loop that asks for effective_priority() at once.
         self._priority_value = priority
@@ -136,9 +139,9 @@ class PriorityTask(asyncio.Task, BasePriorityObject):  # type: ignore[type-arg,m
         self._waiting_on: Any = None
         self._ep_cache: Any = _UNSET
         if context is None:
-            super().__init__(coro, loop=loop, name=name)
+            super().__init__(coro, loop=loop, name=name, **kwargs)
         else:
-            super().__init__(coro, loop=loop, name=name, context=context)
+            super().__init__(coro, loop=loop, name=name, context=context, **kwargs)
 
     # -- priority ------------------------------------------------------------
 

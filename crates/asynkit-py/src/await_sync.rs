@@ -24,10 +24,7 @@ pub unsafe fn configure(
         (&raw mut PY_AWAIT_SYNC, py_await_sync),
         (&raw mut SUSPENDED, suspended),
     ] {
-        ffi::Py_INCREF(v);
-        let old = *slot;
-        *slot = v;
-        ffi::Py_XDECREF(old);
+        crate::pyerr::set_static(slot, v);
     }
 }
 

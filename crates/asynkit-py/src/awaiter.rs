@@ -132,7 +132,7 @@ unsafe extern "C" fn m_send(
 }
 
 /// Normalise `throw(type[, value[, tb]])` / `throw(exc)` to one exception instance.
-unsafe fn normalise_throw(args: &[*mut ffi::PyObject]) -> *mut ffi::PyObject {
+pub unsafe fn normalise_throw(args: &[*mut ffi::PyObject]) -> *mut ffi::PyObject {
     if args.is_empty() || args.len() > 3 {
         return pyerr::type_error(format!(
             "throw expected at most 3 arguments, got {}",

@@ -97,10 +97,7 @@ pub unsafe fn configure(
         (&raw mut CONTINUE, cont),
         (&raw mut GET_RUNNING_LOOP, get_running_loop),
     ] {
-        ffi::Py_INCREF(v);
-        let old = *slot;
-        *slot = v;
-        ffi::Py_XDECREF(old);
+        crate::pyerr::set_static(slot, v);
     }
     if !crate::running_loop::configure(get_running_loop) {
         return false;

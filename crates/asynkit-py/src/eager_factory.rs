@@ -53,10 +53,7 @@ pub unsafe fn configure(
         (&raw mut CONTINUE, cont),
         (&raw mut TLF_INIT, tlf_init),
     ] {
-        ffi::Py_INCREF(v);
-        let old = *slot;
-        *slot = v;
-        ffi::Py_XDECREF(old);
+        crate::pyerr::set_static(slot, v);
     }
     if NAME.is_null() {
         NAME = ffi::PyUnicode_InternFromString(c"name".as_ptr());

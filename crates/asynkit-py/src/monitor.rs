@@ -49,10 +49,7 @@ pub unsafe fn configure(
         (&raw mut ACTIVE, active),
         (&raw mut OOB, oob),
     ] {
-        ffi::Py_INCREF(v);
-        let old = *slot;
-        *slot = v;
-        ffi::Py_XDECREF(old);
+        crate::pyerr::set_static(slot, v);
     }
     if STATE.is_null() {
         STATE = ffi::PyUnicode_InternFromString(c"state".as_ptr());
@@ -75,10 +72,7 @@ pub unsafe fn configure_agen(frame: *mut ffi::PyObject, first_iter: *mut ffi::Py
         (&raw mut PY_FRAME, frame),
         (&raw mut PY_FIRST_ITER, first_iter),
     ] {
-        ffi::Py_INCREF(v);
-        let old = *slot;
-        *slot = v;
-        ffi::Py_XDECREF(old);
+        crate::pyerr::set_static(slot, v);
     }
 }
 
@@ -534,34 +528,7 @@ unsafe extern "C" fn drive_m_send(
 }
 
 unsafe fn throw_args(args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
-    if !(1..=3).contains(&nargs) {
-        return pyerr::type_error(format!("throw expected at most 3 arguments, got {nargs}"));
-    }
-    let typ = *args;
-    let val = if nargs > 1 {
-        *args.add(1)
-    } else {
-        ffi::Py_None()
-    };
-    if ffi::PyExceptionInstance_Check(typ) != 0 {
-        if val != ffi::Py_None() {
-            return pyerr::type_error("instance exception may not have a separate value".into());
-        }
-        return ffi::Py_NewRef(typ);
-    }
-    if ffi::PyExceptionClass_Check(typ) != 0 {
-        if val == ffi::Py_None() {
-            return ffi::PyObject_CallNoArgs(typ);
-        }
-        if ffi::PyObject_TypeCheck(val, typ as *mut ffi::PyTypeObject) != 0 {
-            return ffi::Py_NewRef(val);
-        }
-        return ffi::PyObject_CallOneArg(typ, val);
-    }
-    pyerr::type_error(format!(
-        "exceptions must be classes or instances deriving from BaseException, not {}",
-        pyerr::type_name(typ)
-    ))
+    crate::awaiter::normalise_throw(std::slice::from_raw_parts(args, nargs.max(0) as usize))
 }
 
 unsafe extern "C" fn drive_m_throw(

@@ -94,3 +94,12 @@ pub unsafe fn type_name(obj: *mut ffi::PyObject) -> String {
     let tp = ffi::Py_TYPE(obj);
     CStr::from_ptr((*tp).tp_name).to_string_lossy().into_owned()
 }
+
+/// Store a new strong reference to `v` in the static `slot`, releasing the previous one
+/// (used by the `configure` functions that hand Python collaborators to the native code).
+pub unsafe fn set_static(slot: *mut *mut ffi::PyObject, v: *mut ffi::PyObject) {
+    ffi::Py_INCREF(v);
+    let old = *slot;
+    *slot = v;
+    ffi::Py_XDECREF(old);
+}

@@ -49,6 +49,7 @@ unsafe fn send_impl(
     out: &mut *mut ffi::PyObject,
 ) -> PySendResult {
     let s = (*a).start;
+    crate::debug_check!(!s.is_null(), "awaiter stepped after tp_clear");
     if (*a).first {
         if arg != ffi::Py_None() {
             pyerr::set_string(

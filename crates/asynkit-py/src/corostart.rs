@@ -47,6 +47,12 @@ pub fn type_object() -> *mut ffi::PyTypeObject {
 /// arbitrary code, so the object is consistent before it happens).
 #[inline]
 pub unsafe fn set_state(s: *mut CoroStart, state: u32, value: *mut ffi::PyObject) {
+    // A held value exactly in the states that hold one (DONE_RESULT may hold None).
+    crate::debug_check!(
+        (state == PENDING || state == DONE_RESULT || state == DONE_EXC) != value.is_null(),
+        "CoroStart state {state} with value {value:?}"
+    );
+    crate::debug_check!(state != DONE_EXC || ffi::PyExceptionInstance_Check(value) != 0);
     let old = (*s).value;
     (*s).value = value;
     (*s).state = state;

@@ -4,6 +4,17 @@
 //! the module, the error plumbing for the cold functions, and the FFI declarations.
 #![allow(clippy::missing_safety_doc)]
 
+/// Internal invariant checks: on in debug builds and in `ASYNKIT_DEBUG=1` builds
+/// (`cfg(asynkit_debug)`, set by build.rs), compiled out otherwise.
+macro_rules! debug_check {
+    ($($arg:tt)*) => {
+        if cfg!(any(debug_assertions, asynkit_debug)) {
+            assert!($($arg)*);
+        }
+    };
+}
+pub(crate) use debug_check;
+
 mod await_sync;
 mod awaiter;
 mod corostart;

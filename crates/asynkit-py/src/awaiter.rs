@@ -230,14 +230,8 @@ unsafe extern "C" fn tp_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    let a = obj as *mut Awaiter;
-    if !(*a).start.is_null() {
-        let r = visit((*a).start as *mut ffi::PyObject, arg);
-        if r != 0 {
-            return r;
-        }
-    }
-    visit(ffi::Py_TYPE(obj) as *mut ffi::PyObject, arg)
+    let x = obj as *mut Awaiter;
+    crate::gc::visit_refs(obj, &[(*x).start as *mut ffi::PyObject], visit, arg)
 }
 
 unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
@@ -249,11 +243,7 @@ unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
 }
 
 unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(obj);
-    ffi::PyObject_GC_UnTrack(obj as *mut c_void);
-    tp_clear(obj);
-    ffi::PyObject_GC_Del(obj as *mut c_void);
-    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+    crate::gc::dealloc(obj, tp_clear);
 }
 
 pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {

@@ -311,16 +311,7 @@ pub unsafe fn traverse_fields(
     arg: *mut c_void,
 ) -> c_int {
     let s = obj as *mut CoroStart;
-    for p in [(*s).coro, (*s).context, (*s).value] {
-        if !p.is_null() {
-            let r = visit(p, arg);
-            if r != 0 {
-                return r;
-            }
-        }
-    }
-    // Heap type instances must visit their type (3.9+).
-    visit(ffi::Py_TYPE(obj) as *mut ffi::PyObject, arg)
+    crate::gc::visit_refs(obj, &[(*s).coro, (*s).context, (*s).value], visit, arg)
 }
 
 unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
@@ -336,12 +327,7 @@ pub unsafe fn clear_fields(obj: *mut ffi::PyObject) {
 }
 
 unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(obj);
-    ffi::PyObject_GC_UnTrack(obj as *mut c_void);
-    tp_clear(obj);
-    let free = (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del);
-    free(obj as *mut c_void);
-    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+    crate::gc::dealloc(obj, tp_clear);
 }
 
 // ---- methods ------------------------------------------------------------------------------

@@ -311,16 +311,8 @@ unsafe extern "C" fn tp_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    let f = obj as *mut Factory;
-    for p in [(*f).ctor, (*f).py_factory] {
-        if !p.is_null() {
-            let r = visit(p, arg);
-            if r != 0 {
-                return r;
-            }
-        }
-    }
-    visit(ffi::Py_TYPE(obj) as *mut ffi::PyObject, arg)
+    let x = obj as *mut Factory;
+    crate::gc::visit_refs(obj, &[(*x).ctor, (*x).py_factory], visit, arg)
 }
 
 unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
@@ -331,11 +323,7 @@ unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
 }
 
 unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(obj);
-    ffi::PyObject_GC_UnTrack(obj as *mut c_void);
-    tp_clear(obj);
-    ffi::PyObject_GC_Del(obj as *mut c_void);
-    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+    crate::gc::dealloc(obj, tp_clear);
 }
 
 unsafe extern "C" fn tp_repr(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {

@@ -41,12 +41,7 @@ unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
 }
 
 unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(obj);
-    ffi::PyObject_GC_UnTrack(obj as *mut c_void);
-    tp_clear(obj);
-    let free = (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del);
-    free(obj as *mut c_void);
-    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+    crate::gc::dealloc(obj, tp_clear);
 }
 
 /// Create the full class with bases `(CoroStartBase, mixin)`.

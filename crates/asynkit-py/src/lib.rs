@@ -21,6 +21,7 @@ mod corostart;
 mod eager;
 mod eager_factory;
 mod fullclass;
+mod gc;
 mod introspect;
 mod monitor;
 mod prio_queue;

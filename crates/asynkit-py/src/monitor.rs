@@ -767,21 +767,13 @@ unsafe extern "C" fn drive_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    let d = obj as *mut Drive;
-    for p in [
-        (*d).monitor,
-        (*d).coro,
-        (*d).arg,
-        ffi::Py_TYPE(obj) as *mut ffi::PyObject,
-    ] {
-        if !p.is_null() {
-            let r = visit(p, arg);
-            if r != 0 {
-                return r;
-            }
-        }
-    }
-    0
+    let x = obj as *mut Drive;
+    crate::gc::visit_refs(
+        obj,
+        &[(*x).monitor, (*x).coro, (*x).arg, (*x).it],
+        visit,
+        arg,
+    )
 }
 
 unsafe extern "C" fn drive_clear(obj: *mut ffi::PyObject) -> c_int {
@@ -798,20 +790,8 @@ unsafe extern "C" fn oob_traverse(
     visit: ffi::visitproc,
     arg: *mut c_void,
 ) -> c_int {
-    let o = obj as *mut Oob;
-    for p in [
-        (*o).monitor,
-        (*o).data,
-        ffi::Py_TYPE(obj) as *mut ffi::PyObject,
-    ] {
-        if !p.is_null() {
-            let r = visit(p, arg);
-            if r != 0 {
-                return r;
-            }
-        }
-    }
-    0
+    let x = obj as *mut Oob;
+    crate::gc::visit_refs(obj, &[(*x).monitor, (*x).data], visit, arg)
 }
 
 unsafe extern "C" fn oob_clear(obj: *mut ffi::PyObject) -> c_int {
@@ -822,19 +802,11 @@ unsafe extern "C" fn oob_clear(obj: *mut ffi::PyObject) -> c_int {
 }
 
 unsafe extern "C" fn drive_dealloc(obj: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(obj);
-    ffi::PyObject_GC_UnTrack(obj as *mut c_void);
-    drive_clear(obj);
-    ffi::PyObject_GC_Del(obj as *mut c_void);
-    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+    crate::gc::dealloc(obj, drive_clear);
 }
 
 unsafe extern "C" fn oob_dealloc(obj: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(obj);
-    ffi::PyObject_GC_UnTrack(obj as *mut c_void);
-    oob_clear(obj);
-    ffi::PyObject_GC_Del(obj as *mut c_void);
-    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+    crate::gc::dealloc(obj, oob_clear);
 }
 
 #[allow(clippy::too_many_arguments)]

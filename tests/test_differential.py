@@ -13,7 +13,9 @@ Set ASYNKIT_DIFF_SELFTEST=1 to run the harness pure-vs-pure when no native engin
 from __future__ import annotations
 
 import contextvars
+import gc
 import os
+import sys
 import types
 from typing import Any
 
@@ -424,6 +426,21 @@ def close_until_done(close: Any, trace: list[Any], label: str) -> None:
 
 def run_in_fresh_context(impl: Any, *args: Any) -> list[Any]:
     return contextvars.Context().run(run_program, impl, *args)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _swallow_abandoned_program_errors() -> Any:
+    """Programs left suspended are closed when collected, and their cleanup may raise
+    (by design of the generated programs): those unraisable errors are swallowed while
+    this module runs, and the garbage is collected before it ends, instead of surfacing
+    at a random moment in some other test."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _: None
+    try:
+        yield
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 @settings(

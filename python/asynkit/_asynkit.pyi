@@ -15,6 +15,8 @@ __all__ = [
     "CoroStart",
     "CoroStartWrapperType",
     "EagerTaskFactory",
+    "NativeEagerTaskFactory",
+    "StepCatcher",
     "MonitorDrive",
     "OobAwaitable",
     "get_build_info",
@@ -28,6 +30,8 @@ __all__ = [
     "_after_fork_in_child",
     "_configure_eager_factory",
     "_new_eager_task_factory",
+    "_configure_native_eager",
+    "_new_native_eager_task_factory",
     "_configure_monitor",
     "_monitor_oob_method",
     "monitor_drive",
@@ -77,6 +81,24 @@ class EagerTaskFactory:
     """A task factory: ``factory(loop, coro, **kwargs)`` for ``loop.set_task_factory()``."""
 
     def __call__(self, loop: Any, coro: Any, /, **kwargs: Any) -> Any: ...
+
+@final
+class NativeEagerTaskFactory:
+    """A task factory with CPython 3.12's eager semantics (3.10/3.11, Rust first step)."""
+
+    @property
+    def __closure__(self) -> tuple[Any, ...]: ...
+    def __call__(
+        self, loop: Any, coro: Any, /, *, name: Any = None, context: Any = None
+    ) -> Any: ...
+
+@final
+class StepCatcher:
+    """Stands in for the loop while the native eager factory builds a C Task."""
+
+    def get_debug(self) -> bool: ...
+    def call_soon(self, callback: Any, /, *args: Any, context: Any = None) -> None: ...
+    def call_exception_handler(self, context: Any, /) -> Any: ...
 
 @final
 class MonitorDrive:
@@ -141,6 +163,12 @@ def _configure_eager_factory(
     asyncio: Any, task_like_future: type, cont: Callable[..., Any], tlf_init: Any
 ) -> None: ...
 def _new_eager_task_factory(ctor: Callable[..., Any], py_factory: Callable[..., Any]) -> Any: ...
+def _configure_native_eager(
+    c_task: Any, current_tasks: Any, all_tasks: Any, base_get_debug: Any, probe_loop: Any, coro: Any
+) -> bool: ...
+def _new_native_eager_task_factory(
+    ctor: Callable[..., Any], py_factory: Callable[..., Any]
+) -> NativeEagerTaskFactory: ...
 
 # -- priority ready queue (asynkit.experimental.priority.PosPriorityQueue) -----------------
 

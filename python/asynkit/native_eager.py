@@ -18,16 +18,22 @@ for ``loop.set_task_factory()`` whose tasks behave like those of
 On 3.12+ the native ``asyncio.create_eager_task_factory`` / ``asyncio.eager_task_factory``
 are returned as they are.
 
-How it works on 3.10/3.11 (pure Python; a Rust first-step driver is planned): the task is
-built by the constructor, which schedules its first ``__step`` with ``loop.call_soon``.
-That handle is taken back out of the ready queue (the tail of ``loop._ready`` for
-deque-based loops, ``queue_find`` for :class:`~asynkit.loop.schedulingloop.
-AbstractSchedulingLoop` loops such as the priority loops) and run synchronously, with the
-creating task swapped out as current task so that the step can enter its own task.
+How it works on 3.10/3.11: the task is a real Task built by its own constructor, and its
+first step is the Task's own step, so every outcome is handled exactly as by a stock
+Task. With the Rust engine and exactly ``asyncio.Task`` (the C Task) as the constructor,
+the first step never goes through the loop at all: the constructor is handed a *step
+catcher* as its loop that keeps the first step instead of queueing a ``Handle``, the Task
+is then pointed at the real loop and the step runs at once, natively (see
+``crates/asynkit-py/src/native_eager.rs``). This path works on any loop, uvloop's included.
 
-Limitation: when the handle cannot be found (a loop without an accessible ready queue,
-e.g. uvloop, or a ``call_soon`` that does not queue the step), the task is left as a
-plain, non-eager Task: it is scheduled and runs its first step in the next loop pass.
+Otherwise (Python Tasks, Task subclasses, the pure-Python selection) the constructor
+schedules the first step with ``loop.call_soon``; that handle is taken back out of the
+ready queue (the tail of ``loop._ready`` for deque-based loops, ``queue_find`` for
+:class:`~asynkit.loop.schedulingloop.AbstractSchedulingLoop` loops such as the priority
+loops) and run synchronously, with the creating task swapped out as current task so that
+the step can enter its own task. When that handle cannot be found (a loop without an
+accessible ready queue, e.g. uvloop, or a ``call_soon`` that does not queue the step), the
+task is left as a plain, non-eager Task: it runs its first step in the next loop pass.
 
 Differences from 3.12 that cannot be observed through the public asyncio API: the task is
 registered in ``all_tasks()`` from construction (3.12 registers eager tasks on the fly),
@@ -37,6 +43,7 @@ and the constructor is not passed ``eager_start`` (3.10/3.11 Tasks do not accept
 from __future__ import annotations
 
 import asyncio
+import asyncio.base_events
 import asyncio.events
 import asyncio.tasks
 import sys
@@ -45,6 +52,7 @@ from collections import deque
 from typing import Any, Callable
 
 from .compat import swap_current_task
+from .coroutine import _native
 from .loop.default import find_task_handle
 from .loop.schedulingloop import AbstractSchedulingLoop
 
@@ -174,6 +182,36 @@ else:
         schedules its first step with ``loop.call_soon`` (every ``asyncio.Task``,
         C or Python, and its subclasses).
         """
-        return _NativeEagerTaskFactory(custom_task_constructor)
+        py_factory = _NativeEagerTaskFactory(custom_task_constructor)
+        if _native is None:
+            return py_factory
+        return _native._new_native_eager_task_factory(custom_task_constructor, py_factory)  # type: ignore[no-any-return]
 
+    def _configure_native() -> bool:
+        """Hand the Rust driver the C Task and the current-task dict; it calibrates
+        itself on one throw-away Task and reports whether its fast path is usable."""
+        c_task = getattr(asyncio.tasks, "_CTask", None)
+        all_tasks = getattr(asyncio.tasks, "_all_tasks", None)
+        if _native is None or c_task is None or _current_tasks is None or all_tasks is None:
+            return False
+
+        class _ProbeLoop:
+            def get_debug(self) -> bool:
+                return False
+
+        async def _probe() -> None:
+            return None
+
+        return bool(
+            _native._configure_native_eager(
+                c_task,
+                _current_tasks,
+                all_tasks,
+                asyncio.base_events.BaseEventLoop.get_debug,
+                _ProbeLoop(),
+                _probe(),
+            )
+        )
+
+    _native_fast_path = _configure_native()
     native_eager_task_factory = create_native_eager_task_factory(asyncio.Task)

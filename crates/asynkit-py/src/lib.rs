@@ -24,6 +24,7 @@ mod fullclass;
 mod gc;
 mod introspect;
 mod monitor;
+mod native_eager;
 mod prio_queue;
 mod pyerr;
 mod running_loop;
@@ -177,6 +178,49 @@ fn _new_eager_task_factory<'py>(
     }
 }
 
+/// Give the native-semantics eager factory the C Task type and `_current_tasks`, and
+/// calibrate its fast path with `probe_loop` (has `get_debug()`) and `coro` (returns at
+/// once). Returns whether the fast path is on.
+#[pyfunction]
+fn _configure_native_eager(
+    c_task: &Bound<'_, PyAny>,
+    current_tasks: &Bound<'_, PyAny>,
+    all_tasks: &Bound<'_, PyAny>,
+    base_get_debug: &Bound<'_, PyAny>,
+    probe_loop: &Bound<'_, PyAny>,
+    coro: &Bound<'_, PyAny>,
+) -> PyResult<bool> {
+    unsafe {
+        native_eager::configure(
+            c_task.as_ptr(),
+            current_tasks.as_ptr(),
+            all_tasks.as_ptr(),
+            base_get_debug.as_ptr(),
+            probe_loop.as_ptr(),
+            coro.as_ptr(),
+        )
+        .map_err(|_| PyErr::fetch(c_task.py()))
+    }
+}
+
+/// A native-semantics eager task factory for `ctor`, deferring to `py_factory` off its
+/// fast path.
+#[pyfunction]
+fn _new_native_eager_task_factory<'py>(
+    ctor: &Bound<'py, PyAny>,
+    py_factory: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if !ctor.is_callable() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "create_native_eager_task_factory() argument 'custom_task_constructor' must be callable",
+        ));
+    }
+    unsafe {
+        let f = native_eager::new_factory(ctor.as_ptr(), py_factory.as_ptr());
+        Bound::from_owned_ptr_or_err(ctor.py(), f)
+    }
+}
+
 /// Give the native Monitor hot path the Python classes and state objects it works with.
 #[pyfunction]
 fn _configure_monitor(
@@ -323,6 +367,9 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         add_type(m, "CoroStartWrapperType", aw)?;
         let ef = eager_factory::init(m.as_ptr());
         add_type(m, "EagerTaskFactory", ef)?;
+        let (catcher, nef) = native_eager::init(m.as_ptr());
+        add_type(m, "StepCatcher", catcher)?;
+        add_type(m, "NativeEagerTaskFactory", nef)?;
         let (drive, oob) = monitor::init(m.as_ptr());
         add_type(m, "MonitorDrive", drive)?;
         add_type(m, "OobAwaitable", oob)?;
@@ -354,6 +401,8 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_configure_eager_factory, m)?)?;
     m.add_function(wrap_pyfunction!(_new_eager_task_factory, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_monitor, m)?)?;
+    m.add_function(wrap_pyfunction!(_configure_native_eager, m)?)?;
+    m.add_function(wrap_pyfunction!(_new_native_eager_task_factory, m)?)?;
     m.add_function(wrap_pyfunction!(_monitor_oob_method, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_generator_object, m)?)?;
     m.add_class::<prio_queue::PosPriorityQueue>()?;

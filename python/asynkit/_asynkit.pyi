@@ -16,6 +16,10 @@ __all__ = [
     "CoroStartWrapperType",
     "EagerTaskFactory",
     "NativeEagerTaskFactory",
+    "ReinsertHead",
+    "SchedCall",
+    "SchedFunction",
+    "YieldOnce",
     "StepCatcher",
     "MonitorDrive",
     "OobAwaitable",
@@ -31,6 +35,12 @@ __all__ = [
     "_configure_eager_factory",
     "_new_eager_task_factory",
     "_configure_native_eager",
+    "_configure_scheduling",
+    "_sched_function",
+    "ready_move",
+    "sleep_insert_head",
+    "switch_head",
+    "yield_once",
     "_new_native_eager_task_factory",
     "_configure_monitor",
     "_monitor_oob_method",
@@ -91,6 +101,46 @@ class NativeEagerTaskFactory:
     def __call__(
         self, loop: Any, coro: Any, /, *, name: Any = None, context: Any = None
     ) -> Any: ...
+
+@final
+class YieldOnce:
+    """Awaiting it yields None once (a bare yield, as sleep(0) does)."""
+
+    def __await__(self) -> Generator[None]: ...
+    def __iter__(self) -> YieldOnce: ...
+    def __next__(self) -> None: ...
+
+@final
+class ReinsertHead:
+    """sleep_insert's one-shot head callback: task_reinsert(task, pos) when run."""
+
+    _cancelled: bool
+    _loop: Any
+    @property
+    def _callback(self) -> Any: ...
+    @property
+    def _args(self) -> tuple[Any, Any] | None: ...
+    def _run(self) -> None: ...
+    def cancel(self) -> None: ...
+    def cancelled(self) -> bool: ...
+
+@final
+class SchedCall:
+    """A call of the native task_switch / sleep_insert: a coroutine-like object."""
+
+    def __await__(self) -> Generator[Any]: ...
+    def __iter__(self) -> SchedCall: ...
+    def __next__(self) -> Any: ...
+    def send(self, value: Any, /) -> Any: ...
+    def throw(self, typ: Any, val: Any = ..., tb: Any = ..., /) -> Any: ...
+    def close(self) -> None: ...
+
+@final
+class SchedFunction:
+    """task_switch / sleep_insert as a native coroutine function (presents the Python one)."""
+
+    __wrapped__: Callable[..., Any]
+    def __call__(self, *args: Any, **kwargs: Any) -> SchedCall: ...
 
 @final
 class StepCatcher:
@@ -166,6 +216,14 @@ def _new_eager_task_factory(ctor: Callable[..., Any], py_factory: Callable[..., 
 def _configure_native_eager(
     c_task: Any, current_tasks: Any, all_tasks: Any, base_get_debug: Any, probe_loop: Any, coro: Any
 ) -> bool: ...
+def _configure_scheduling(
+    task_types: Any, module_globals: dict[str, Any], task_reinsert: Any, fallback: Any
+) -> None: ...
+def _sched_function(name: str, reference: Callable[..., Any], asyncio: Any) -> SchedFunction: ...
+def ready_move(ready: Any, task: Any, pos: int, /) -> bool: ...
+def sleep_insert_head(loop: Any, ready: Any, task: Any, pos: int, /) -> YieldOnce: ...
+def switch_head(ready: Any, task: Any, /) -> YieldOnce | None: ...
+def yield_once() -> YieldOnce: ...
 def _new_native_eager_task_factory(
     ctor: Callable[..., Any], py_factory: Callable[..., Any]
 ) -> NativeEagerTaskFactory: ...

@@ -7,6 +7,7 @@ and on any :class:`asynkit.loop.schedulingloop.AbstractSchedulingLoop`.
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import types
 import weakref
 from collections.abc import Callable, Coroutine, Generator
@@ -32,7 +33,10 @@ __all__ = [
 ]
 
 
-from asynkit.coroutine import _get_running_loop  # noqa: E402  (getpid-free on 3.10/3.11)
+from asynkit.coroutine import (
+    _get_running_loop,  # noqa: E402  (getpid-free on 3.10/3.11)
+    _native,  # noqa: E402
+)
 
 
 @types.coroutine
@@ -128,6 +132,11 @@ def _reinsert_head(ready: Any, task: TaskAny, pos: int) -> None:
 async def sleep_insert(pos: int) -> None:
     """Suspend the caller and resume it after ``pos`` of the currently ready callbacks."""
     loop = _get_running_loop()
+    if _plain_loop() is loop and _sleep_insert_head is not None and not loop._debug:
+        # sl.call_pos(0, task_reinsert, current_task, pos) + sleep(0), natively: the head
+        # callback is a ReinsertHead (see _head_fallback) and the yield a YieldOnce.
+        await _sleep_insert_head(loop, loop._ready, asyncio.current_task(loop), pos)
+        return
     if _plain_loop() is loop and not loop._debug:
         # sl.call_pos(0, task_reinsert, current_task, pos), inlined
         ready = loop._ready
@@ -186,7 +195,18 @@ async def task_switch(task: TaskAny, insert_pos: int | None = None) -> Any:
     :func:`sleep_insert`): ``1`` resumes it right after the target, ``0`` before it.
     """
     loop = _get_running_loop()
-    if _fast_loop() is loop:
+    if _fast_loop() is loop and _switch_head is not None:
+        # task_reinsert(task, 0) natively; None: not queued (the slow path raises)
+        yielder = _switch_head(loop._ready, task)
+        if yielder is not None:
+            if insert_pos is not None:
+                if loop._debug:
+                    _fast_head_reinsert(loop, insert_pos)
+                else:
+                    _sleep_insert_head(loop, loop._ready, asyncio.current_task(loop), insert_pos)
+            await yielder
+            return
+    elif _fast_loop() is loop:
         # task_reinsert(task, 0), inlined
         ready = loop._ready
         i = -1
@@ -256,3 +276,37 @@ def blocked_tasks(loop: Any = None) -> set[TaskAny]:
     if current:
         result.discard(current)
     return result
+
+
+def _head_fallback(head: Any, loop: Any, task: TaskAny, pos: int) -> None:
+    """What a native ``ReinsertHead`` does when its fast move is not possible (the task's
+    handle is not queued, or ``task_reinsert`` was rebound): the public ``task_reinsert``,
+    with errors reported to the loop's exception handler as ``Handle._run`` reports them."""
+    try:
+        task_reinsert(task, pos)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        loop.call_exception_handler(
+            {"message": f"Exception in callback {head!r}", "exception": exc, "handle": head}
+        )
+
+
+_sleep_insert_head: Any = None
+_switch_head: Any = None
+if _native is not None:
+    _native._configure_scheduling(TaskTypes, globals(), task_reinsert, _head_fallback)
+    _sleep_insert_head = _native.sleep_insert_head
+    _switch_head = _native.switch_head
+
+if _native is not None:
+    # task_switch / sleep_insert as native coroutine functions: function-like objects that
+    # present the Python functions above (``__code__``, ``__name__``, ``__doc__``...; so
+    # ``inspect.iscoroutinefunction`` holds) and make coroutine-like objects doing the
+    # whole operation natively on loops handled here directly (``_fast_loop`` /
+    # ``_plain_loop``), delegating to the Python coroutine anywhere else.
+    _py_sleep_insert = sleep_insert
+    _py_task_switch = task_switch
+    sleep_insert = _native._sched_function("sleep_insert", _py_sleep_insert, asyncio)  # type: ignore[assignment]
+    task_switch = _native._sched_function("task_switch", _py_task_switch, asyncio)  # type: ignore[assignment]
+    collections.abc.Coroutine.register(_native.SchedCall)

@@ -28,6 +28,8 @@ mod native_eager;
 mod prio_queue;
 mod pyerr;
 mod running_loop;
+mod sched_call;
+mod scheduling;
 mod step;
 mod strings;
 
@@ -221,6 +223,50 @@ fn _new_native_eager_task_factory<'py>(
     }
 }
 
+/// Give the scheduling fast paths the task types, `asynkit.scheduling`'s globals, the
+/// original `task_reinsert` and the head callback's Python fallback.
+#[pyfunction]
+fn _configure_scheduling(
+    task_types: &Bound<'_, PyAny>,
+    module_globals: &Bound<'_, pyo3::types::PyDict>,
+    task_reinsert: &Bound<'_, PyAny>,
+    fallback: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    unsafe {
+        if !scheduling::configure(
+            task_types.as_ptr(),
+            module_globals.as_ptr(),
+            task_reinsert.as_ptr(),
+            fallback.as_ptr(),
+        ) {
+            return Err(PyErr::fetch(task_types.py()));
+        }
+    }
+    Ok(())
+}
+
+/// The native coroutine function `name` ("task_switch" or "sleep_insert") standing for
+/// the Python reference `async def` `reference`.
+#[pyfunction]
+fn _sched_function<'py>(
+    name: &str,
+    reference: &Bound<'py, PyAny>,
+    asyncio: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let Some(kind) = sched_call::kind_from(name) else {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "_sched_function() argument 'name' must be 'task_switch' or 'sleep_insert'",
+        ));
+    };
+    unsafe {
+        if !sched_call::configure(asyncio.as_ptr()) {
+            return Err(PyErr::fetch(asyncio.py()));
+        }
+        let f = sched_call::new_function(kind, reference.as_ptr());
+        Bound::from_owned_ptr_or_err(reference.py(), f)
+    }
+}
+
 /// Give the native Monitor hot path the Python classes and state objects it works with.
 #[pyfunction]
 fn _configure_monitor(
@@ -367,6 +413,12 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         add_type(m, "CoroStartWrapperType", aw)?;
         let ef = eager_factory::init(m.as_ptr());
         add_type(m, "EagerTaskFactory", ef)?;
+        let (yield_once, head) = scheduling::init(m.as_ptr());
+        add_type(m, "YieldOnce", yield_once)?;
+        add_type(m, "ReinsertHead", head)?;
+        let (sched_call, sched_function) = sched_call::init(m.as_ptr());
+        add_type(m, "SchedCall", sched_call)?;
+        add_type(m, "SchedFunction", sched_function)?;
         let (catcher, nef) = native_eager::init(m.as_ptr());
         add_type(m, "StepCatcher", catcher)?;
         add_type(m, "NativeEagerTaskFactory", nef)?;
@@ -409,6 +461,38 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     prio_queue::install_raw_methods(&m.py().get_type::<prio_queue::PosPriorityQueue>())?;
     m.add_class::<prio_queue::EntryValue>()?;
     m.add_function(wrap_pyfunction!(prio_queue::_configure_prio_queue, m)?)?;
+    m.add_function(wrap_pyfunction!(_configure_scheduling, m)?)?;
+    m.add_function(wrap_pyfunction!(_sched_function, m)?)?;
+    add_raw(
+        m,
+        c"ready_move",
+        ffi::PyMethodDefPointer { PyCFunctionFast: scheduling::py_ready_move },
+        ffi::METH_FASTCALL,
+        c"ready_move($module, ready, task, pos, /)\n--\n\nMove task's queued handle (searched from the tail) to pos of the deque ready; False if not queued.",
+    )?;
+    add_raw(
+        m,
+        c"sleep_insert_head",
+        ffi::PyMethodDefPointer { PyCFunctionFast: scheduling::py_sleep_insert_head },
+        ffi::METH_FASTCALL,
+        c"sleep_insert_head($module, loop, ready, task, pos, /)\n--\n\nQueue a ReinsertHead at the head of ready; returns a YieldOnce to await.",
+    )?;
+    add_raw(
+        m,
+        c"switch_head",
+        ffi::PyMethodDefPointer { PyCFunctionFast: scheduling::py_switch_head },
+        ffi::METH_FASTCALL,
+        c"switch_head($module, ready, task, /)\n--\n\nMove task's queued handle to the head; a YieldOnce, or None if not queued.",
+    )?;
+    add_raw(
+        m,
+        c"yield_once",
+        ffi::PyMethodDefPointer {
+            PyCFunction: scheduling::py_yield_once,
+        },
+        ffi::METH_NOARGS,
+        c"yield_once($module, /)\n--\n\nA fresh YieldOnce (awaiting it yields None once).",
+    )?;
     let fastkw = ffi::METH_FASTCALL | ffi::METH_KEYWORDS;
     add_raw(
         m,

@@ -1,0 +1,662 @@
+//! `asynkit.scheduling.task_switch` / `sleep_insert` as native coroutine functions.
+//!
+//! `SchedFunction` is function-like: it forwards every attribute it does not define to the
+//! Python reference `async def` it stands for (`__code__`, `__defaults__`, `__name__`,
+//! `__doc__`, ...), so `inspect.iscoroutinefunction()` and `inspect.signature()` see that
+//! function. Calling it makes a `SchedCall`, a coroutine-like object (registered as a
+//! `collections.abc.Coroutine`) that does nothing until it is first sent to, like a
+//! coroutine; then, on a loop whose ready queue `asynkit.scheduling` handles directly
+//! (its `_fast_loop()` / `_plain_loop()`), it does the whole operation natively and yields
+//! once. Anywhere else it delegates to the Python reference coroutine, so both paths share
+//! one definition of the behaviour.
+use crate::pyerr;
+use crate::scheduling;
+use crate::step;
+use pyo3::ffi;
+use pyo3::ffi::PySendResult;
+use std::os::raw::{c_int, c_void};
+use std::ptr;
+
+const SWITCH: u8 = 0;
+const SLEEP_INSERT: u8 = 1;
+
+const NEW: u8 = 0;
+const YIELDED: u8 = 1;
+const DONE: u8 = 2;
+const DELEGATING: u8 = 3;
+
+static mut FUNC_TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
+static mut CALL_TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
+static mut S_FAST_LOOP: *mut ffi::PyObject = ptr::null_mut();
+static mut S_PLAIN_LOOP: *mut ffi::PyObject = ptr::null_mut();
+static mut S_READY: *mut ffi::PyObject = ptr::null_mut();
+static mut S_DEBUG: *mut ffi::PyObject = ptr::null_mut();
+static mut S_CURRENT_TASK: *mut ffi::PyObject = ptr::null_mut();
+static mut ASYNCIO: *mut ffi::PyObject = ptr::null_mut();
+
+#[repr(C)]
+struct Func {
+    ob_base: ffi::PyObject,
+    vectorcall: Option<ffi::vectorcallfunc>,
+    kind: u8,
+    /// The Python reference `async def` (attributes and the delegated path).
+    reference: *mut ffi::PyObject,
+}
+
+#[repr(C)]
+struct Call {
+    ob_base: ffi::PyObject,
+    kind: u8,
+    state: u8,
+    reference: *mut ffi::PyObject,
+    /// task_switch: the target task; sleep_insert: unused.
+    task: *mut ffi::PyObject,
+    /// task_switch: insert_pos (None); sleep_insert: pos.
+    pos: *mut ffi::PyObject,
+    /// The reference coroutine while delegating.
+    sub: *mut ffi::PyObject,
+}
+
+pub unsafe fn configure(asyncio: *mut ffi::PyObject) -> bool {
+    if S_FAST_LOOP.is_null() {
+        S_FAST_LOOP = ffi::PyUnicode_InternFromString(c"_fast_loop".as_ptr());
+        S_PLAIN_LOOP = ffi::PyUnicode_InternFromString(c"_plain_loop".as_ptr());
+        S_READY = ffi::PyUnicode_InternFromString(c"_ready".as_ptr());
+        S_DEBUG = ffi::PyUnicode_InternFromString(c"_debug".as_ptr());
+        S_CURRENT_TASK = ffi::PyUnicode_InternFromString(c"current_task".as_ptr());
+    }
+    pyerr::set_static(&raw mut ASYNCIO, asyncio);
+    let names = [S_FAST_LOOP, S_PLAIN_LOOP, S_READY, S_DEBUG, S_CURRENT_TASK];
+    !names.iter().any(|p| p.is_null())
+}
+
+pub unsafe fn new_function(kind: u8, reference: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let obj = ffi::PyType_GenericAlloc(FUNC_TYPE, 0);
+    if !obj.is_null() {
+        let f = obj as *mut Func;
+        (*f).vectorcall = Some(func_call);
+        (*f).kind = kind;
+        (*f).reference = ffi::Py_NewRef(reference);
+    }
+    obj
+}
+
+/// `task_switch(task, insert_pos=None)` / `sleep_insert(pos)`: a new `SchedCall`.
+unsafe extern "C" fn func_call(
+    callable: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargsf: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let f = callable as *mut Func;
+    let nargs = ffi::PyVectorcall_NARGS(nargsf) as usize;
+    let nkw = if kwnames.is_null() {
+        0
+    } else {
+        ffi::PyTuple_GET_SIZE(kwnames) as usize
+    };
+    let (task, pos) = match ((*f).kind, nargs, nkw) {
+        (SWITCH, 1, 0) => (*args, ffi::Py_None()),
+        (SWITCH, 2, 0) => (*args, *args.add(1)),
+        (SLEEP_INSERT, 1, 0) => (ffi::Py_None(), *args),
+        // keywords, wrong counts: the reference function binds (and reports) them
+        _ => {
+            let sub = ffi::PyObject_Vectorcall((*f).reference, args, nargsf, kwnames);
+            if sub.is_null() {
+                return sub;
+            }
+            let c = new_call(f, ffi::Py_None(), ffi::Py_None());
+            if !c.is_null() {
+                (*(c as *mut Call)).sub = sub;
+                (*(c as *mut Call)).state = DELEGATING;
+            } else {
+                ffi::Py_DECREF(sub);
+            }
+            return c;
+        }
+    };
+    new_call(f, task, pos)
+}
+
+unsafe fn new_call(
+    f: *mut Func,
+    task: *mut ffi::PyObject,
+    pos: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let obj = ffi::PyType_GenericAlloc(CALL_TYPE, 0);
+    if !obj.is_null() {
+        let c = obj as *mut Call;
+        (*c).kind = (*f).kind;
+        (*c).state = NEW;
+        (*c).reference = ffi::Py_NewRef((*f).reference);
+        (*c).task = ffi::Py_NewRef(task);
+        (*c).pos = ffi::Py_NewRef(pos);
+    }
+    obj
+}
+
+/// `scheduling.<name>()` (a weak reference: the remembered loop) is `lp`.
+unsafe fn remembered(name: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> Result<bool, ()> {
+    let getter = ffi::PyDict_GetItemWithError(scheduling::module_globals(), name);
+    if getter.is_null() {
+        return if ffi::PyErr_Occurred().is_null() {
+            Ok(false)
+        } else {
+            Err(())
+        };
+    }
+    let r = ffi::PyObject_CallNoArgs(getter);
+    if r.is_null() {
+        return Err(());
+    }
+    ffi::Py_DECREF(r);
+    Ok(r == lp)
+}
+
+/// `asyncio.current_task(lp)` through the module attribute (it may be patched).
+unsafe fn current_task(lp: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let f = ffi::PyObject_GetAttr(ASYNCIO, S_CURRENT_TASK);
+    if f.is_null() {
+        return f;
+    }
+    let r = ffi::PyObject_CallOneArg(f, lp);
+    ffi::Py_DECREF(f);
+    r
+}
+
+/// The first step: `Ok(true)` done natively (yield once), `Ok(false)` delegate.
+unsafe fn first_step(c: *mut Call) -> Result<bool, ()> {
+    let lp = crate::running_loop::get();
+    if lp.is_null() {
+        return Err(());
+    }
+    let r = first_step_on(c, lp);
+    ffi::Py_DECREF(lp);
+    r
+}
+
+unsafe fn first_step_on(c: *mut Call, lp: *mut ffi::PyObject) -> Result<bool, ()> {
+    let insert_pos = if (*c).kind == SWITCH {
+        if !remembered(S_FAST_LOOP, lp)? {
+            return Ok(false);
+        }
+        (*c).pos
+    } else {
+        (*c).pos
+    };
+    let needs_head = (*c).kind == SLEEP_INSERT || insert_pos != ffi::Py_None();
+    if needs_head {
+        // The head callback is queued directly only where call_soon is asyncio's own and
+        // the loop is not in debug mode.
+        if !remembered(S_PLAIN_LOOP, lp)? {
+            return Ok(false);
+        }
+        let debug = ffi::PyObject_GetAttr(lp, S_DEBUG);
+        if debug.is_null() {
+            return Err(());
+        }
+        let truth = ffi::PyObject_IsTrue(debug);
+        ffi::Py_DECREF(debug);
+        match truth {
+            0 => {}
+            1 => return Ok(false),
+            _ => return Err(()),
+        }
+    }
+    let ready = ffi::PyObject_GetAttr(lp, S_READY);
+    if ready.is_null() {
+        return Err(());
+    }
+    let r = (|| {
+        if (*c).kind == SWITCH && !scheduling::move_to(ready, (*c).task, 0)? {
+            pyerr::set_string(ffi::PyExc_ValueError, c"Task is not scheduled");
+            return Err(());
+        }
+        if needs_head {
+            let me = current_task(lp);
+            if me.is_null() {
+                return Err(());
+            }
+            let ok = scheduling::push_head(lp, ready, me, insert_pos);
+            ffi::Py_DECREF(me);
+            if !ok {
+                return Err(());
+            }
+        }
+        Ok(true)
+    })();
+    ffi::Py_DECREF(ready);
+    r
+}
+
+unsafe fn start_delegating(c: *mut Call) -> bool {
+    let sub = if (*c).kind == SWITCH {
+        let argv = [(*c).task, (*c).pos];
+        ffi::PyObject_Vectorcall((*c).reference, argv.as_ptr(), 2, ptr::null_mut())
+    } else {
+        ffi::PyObject_CallOneArg((*c).reference, (*c).pos)
+    };
+    if sub.is_null() {
+        return false;
+    }
+    (*c).sub = sub;
+    (*c).state = DELEGATING;
+    true
+}
+
+unsafe fn finish(c: *mut Call) {
+    (*c).state = DONE;
+    ffi::Py_CLEAR(&mut (*c).sub);
+}
+
+unsafe fn call_send(
+    c: *mut Call,
+    arg: *mut ffi::PyObject,
+    out: &mut *mut ffi::PyObject,
+) -> PySendResult {
+    match (*c).state {
+        NEW => {
+            if arg != ffi::Py_None() {
+                pyerr::set_string(
+                    ffi::PyExc_TypeError,
+                    c"can't send non-None value to a just-started coroutine",
+                );
+                return PySendResult::PYGEN_ERROR;
+            }
+            match first_step(c) {
+                Ok(true) => {
+                    (*c).state = YIELDED;
+                    *out = ffi::Py_NewRef(ffi::Py_None());
+                    PySendResult::PYGEN_NEXT
+                }
+                Ok(false) => {
+                    if !start_delegating(c) {
+                        finish(c);
+                        return PySendResult::PYGEN_ERROR;
+                    }
+                    call_send(c, arg, out)
+                }
+                Err(()) => {
+                    finish(c);
+                    PySendResult::PYGEN_ERROR
+                }
+            }
+        }
+        YIELDED => {
+            finish(c);
+            *out = ffi::Py_NewRef(ffi::Py_None());
+            PySendResult::PYGEN_RETURN
+        }
+        DELEGATING => {
+            let r = step::send((*c).sub, ptr::null_mut(), arg, out);
+            if !matches!(r, PySendResult::PYGEN_NEXT) {
+                finish(c);
+            }
+            r
+        }
+        _ => {
+            pyerr::set_string(
+                ffi::PyExc_RuntimeError,
+                c"cannot reuse already awaited coroutine",
+            );
+            PySendResult::PYGEN_ERROR
+        }
+    }
+}
+
+unsafe extern "C" fn call_am_send(
+    obj: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+    out: *mut *mut ffi::PyObject,
+) -> PySendResult {
+    call_send(obj as *mut Call, arg, &mut *out)
+}
+
+/// Result of a send as a method call (`send()` / `__next__`).
+unsafe fn as_result(
+    r: PySendResult,
+    out: *mut ffi::PyObject,
+    iternext: bool,
+) -> *mut ffi::PyObject {
+    match r {
+        PySendResult::PYGEN_NEXT => out,
+        PySendResult::PYGEN_RETURN => {
+            if iternext && out == ffi::Py_None() {
+                ffi::Py_DECREF(out);
+                return ptr::null_mut();
+            }
+            pyerr::set_stop_iteration(out);
+            ffi::Py_DECREF(out);
+            ptr::null_mut()
+        }
+        _ => ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn call_iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let mut out = ptr::null_mut();
+    let r = call_send(obj as *mut Call, ffi::Py_None(), &mut out);
+    as_result(r, out, true)
+}
+
+unsafe extern "C" fn call_m_send(
+    obj: *mut ffi::PyObject,
+    arg: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let mut out = ptr::null_mut();
+    let r = call_send(obj as *mut Call, arg, &mut out);
+    as_result(r, out, false)
+}
+
+unsafe extern "C" fn call_m_throw(
+    obj: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    let c = obj as *mut Call;
+    let argv = std::slice::from_raw_parts(args, nargs as usize);
+    let exc = crate::awaiter::normalise_throw(argv);
+    if exc.is_null() {
+        return exc;
+    }
+    if (*c).state == DELEGATING {
+        let mut out = ptr::null_mut();
+        let r = step::throw((*c).sub, ptr::null_mut(), exc, &mut out);
+        ffi::Py_DECREF(exc);
+        if !matches!(r, PySendResult::PYGEN_NEXT) {
+            finish(c);
+        }
+        return as_result(r, out, false);
+    }
+    // Raised where the coroutine stands (not started, or at its one yield); nothing in it
+    // catches exceptions.
+    finish(c);
+    pyerr::restore(exc);
+    ptr::null_mut()
+}
+
+unsafe extern "C" fn call_m_close(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let c = obj as *mut Call;
+    if (*c).state == DELEGATING {
+        let r = step::close((*c).sub, ptr::null_mut());
+        finish(c);
+        return r;
+    }
+    finish(c);
+    ffi::Py_NewRef(ffi::Py_None())
+}
+
+unsafe extern "C" fn self_iter(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    ffi::Py_NewRef(obj)
+}
+
+unsafe extern "C" fn call_traverse(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
+    let c = obj as *mut Call;
+    crate::gc::visit_refs(
+        obj,
+        &[(*c).reference, (*c).task, (*c).pos, (*c).sub],
+        visit,
+        arg,
+    )
+}
+
+unsafe extern "C" fn call_clear(obj: *mut ffi::PyObject) -> c_int {
+    let c = obj as *mut Call;
+    ffi::Py_CLEAR(&mut (*c).reference);
+    ffi::Py_CLEAR(&mut (*c).task);
+    ffi::Py_CLEAR(&mut (*c).pos);
+    ffi::Py_CLEAR(&mut (*c).sub);
+    0
+}
+
+unsafe extern "C" fn call_dealloc(obj: *mut ffi::PyObject) {
+    crate::gc::dealloc(obj, call_clear);
+}
+
+unsafe extern "C" fn call_repr(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let c = obj as *mut Call;
+    let name = if (*c).kind == SWITCH {
+        c"task_switch"
+    } else {
+        c"sleep_insert"
+    };
+    ffi::PyUnicode_FromFormat(c"<native coroutine %s at %p>".as_ptr(), name.as_ptr(), obj)
+}
+
+// ---- the function-like object ---------------------------------------------------------------
+
+unsafe extern "C" fn func_getattro(
+    obj: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // The function's own identity (name, module, doc, code...) is the reference's.
+    if ffi::PyUnicode_Check(name) != 0 {
+        let s = std::ffi::CStr::from_ptr(ffi::PyUnicode_AsUTF8(name));
+        if matches!(
+            s.to_bytes(),
+            b"__module__"
+                | b"__doc__"
+                | b"__name__"
+                | b"__qualname__"
+                | b"__dict__"
+                | b"__annotations__"
+        ) {
+            return ffi::PyObject_GetAttr((*(obj as *mut Func)).reference, name);
+        }
+    }
+    let r = ffi::PyObject_GenericGetAttr(obj, name);
+    if r.is_null() && ffi::PyErr_ExceptionMatches(ffi::PyExc_AttributeError) != 0 {
+        ffi::PyErr_Clear();
+        return ffi::PyObject_GetAttr((*(obj as *mut Func)).reference, name);
+    }
+    r
+}
+
+unsafe extern "C" fn func_repr(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let f = obj as *mut Func;
+    let name = if (*f).kind == SWITCH {
+        c"task_switch"
+    } else {
+        c"sleep_insert"
+    };
+    ffi::PyUnicode_FromFormat(
+        c"<native coroutine function %s at %p>".as_ptr(),
+        name.as_ptr(),
+        obj,
+    )
+}
+
+unsafe extern "C" fn func_traverse(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
+    crate::gc::visit_refs(obj, &[(*(obj as *mut Func)).reference], visit, arg)
+}
+
+unsafe extern "C" fn func_clear(obj: *mut ffi::PyObject) -> c_int {
+    ffi::Py_CLEAR(&mut (*(obj as *mut Func)).reference);
+    0
+}
+
+unsafe extern "C" fn func_dealloc(obj: *mut ffi::PyObject) {
+    crate::gc::dealloc(obj, func_clear);
+}
+
+pub unsafe fn init(module: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi::PyObject) {
+    use ffi::PyMethodDefPointer as M;
+    let methods: &'static mut [ffi::PyMethodDef] = Box::leak(Box::new([
+        ffi::PyMethodDef {
+            ml_name: c"send".as_ptr(),
+            ml_meth: M {
+                PyCFunction: call_m_send,
+            },
+            ml_flags: ffi::METH_O,
+            ml_doc: ptr::null(),
+        },
+        ffi::PyMethodDef {
+            ml_name: c"throw".as_ptr(),
+            ml_meth: M {
+                PyCFunctionFast: std::mem::transmute::<
+                    unsafe extern "C" fn(
+                        *mut ffi::PyObject,
+                        *const *mut ffi::PyObject,
+                        ffi::Py_ssize_t,
+                    ) -> *mut ffi::PyObject,
+                    ffi::PyCFunctionFast,
+                >(call_m_throw),
+            },
+            ml_flags: ffi::METH_FASTCALL,
+            ml_doc: ptr::null(),
+        },
+        ffi::PyMethodDef {
+            ml_name: c"close".as_ptr(),
+            ml_meth: M {
+                PyCFunction: call_m_close,
+            },
+            ml_flags: ffi::METH_NOARGS,
+            ml_doc: ptr::null(),
+        },
+        ffi::PyMethodDef::zeroed(),
+    ]));
+    let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_dealloc,
+            pfunc: call_dealloc as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_traverse,
+            pfunc: call_traverse as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_clear,
+            pfunc: call_clear as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_repr,
+            pfunc: call_repr as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_iter,
+            pfunc: self_iter as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_iternext,
+            pfunc: call_iternext as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_am_await,
+            pfunc: self_iter as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_am_send,
+            pfunc: call_am_send as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_methods,
+            pfunc: methods.as_mut_ptr() as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: 0,
+            pfunc: ptr::null_mut(),
+        },
+    ]));
+    let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
+        name: c"asynkit._asynkit.SchedCall".as_ptr(),
+        basicsize: std::mem::size_of::<Call>() as c_int,
+        itemsize: 0,
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_HAVE_GC
+            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
+        slots: slots.as_mut_ptr(),
+    }));
+    let call_tp = ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut());
+    if call_tp.is_null() {
+        return (ptr::null_mut(), ptr::null_mut());
+    }
+    CALL_TYPE = call_tp as *mut ffi::PyTypeObject;
+
+    let members: &'static mut [ffi::PyMemberDef] = Box::leak(Box::new([
+        ffi::PyMemberDef {
+            name: c"__vectorcalloffset__".as_ptr(),
+            type_code: ffi::Py_T_PYSSIZET,
+            offset: std::mem::offset_of!(Func, vectorcall) as ffi::Py_ssize_t,
+            flags: ffi::Py_READONLY,
+            doc: ptr::null(),
+        },
+        ffi::PyMemberDef {
+            name: c"__wrapped__".as_ptr(),
+            type_code: ffi::Py_T_OBJECT_EX,
+            offset: std::mem::offset_of!(Func, reference) as ffi::Py_ssize_t,
+            flags: ffi::Py_READONLY,
+            doc: ptr::null(),
+        },
+        ffi::PyMemberDef::default(),
+    ]));
+    let fslots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_dealloc,
+            pfunc: func_dealloc as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_traverse,
+            pfunc: func_traverse as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_clear,
+            pfunc: func_clear as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_repr,
+            pfunc: func_repr as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_getattro,
+            pfunc: func_getattro as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_call,
+            pfunc: ffi::PyVectorcall_Call as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_members,
+            pfunc: members.as_mut_ptr() as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: 0,
+            pfunc: ptr::null_mut(),
+        },
+    ]));
+    let fspec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
+        name: c"asynkit._asynkit.SchedFunction".as_ptr(),
+        basicsize: std::mem::size_of::<Func>() as c_int,
+        itemsize: 0,
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_HAVE_GC
+            | ffi::Py_TPFLAGS_HAVE_VECTORCALL
+            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
+        slots: fslots.as_mut_ptr(),
+    }));
+    let func_tp = ffi::PyType_FromModuleAndSpec(module, fspec, ptr::null_mut());
+    if func_tp.is_null() {
+        return (call_tp, ptr::null_mut());
+    }
+    FUNC_TYPE = func_tp as *mut ffi::PyTypeObject;
+    (call_tp, func_tp)
+}
+
+/// Kinds for `_sched_function(kind, reference)`.
+pub fn kind_from(name: &str) -> Option<u8> {
+    match name {
+        "task_switch" => Some(SWITCH),
+        "sleep_insert" => Some(SLEEP_INSERT),
+        _ => None,
+    }
+}

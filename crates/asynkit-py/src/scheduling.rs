@@ -1,0 +1,619 @@
+//! Native fast paths of `asynkit.scheduling` on deque-based ready queues (issue 4).
+//!
+//! * `ready_move(ready, task, pos)`: find `task`'s step handle searching from the tail
+//!   (`handle._callback.__self__ is task`), remove it and insert it at `pos`
+//!   (`list.insert` rules). `False` when the task has no queued handle.
+//! * `ReinsertHead`: the one-shot head callback of `sleep_insert` as a handle-like object
+//!   (`_cancelled`, `_run()`, `cancel()`, `_callback`, `_args`, `_loop`): when the loop runs
+//!   it, it does `task_reinsert(task, pos)` natively. If `asynkit.scheduling.task_reinsert`
+//!   has been rebound, or the task's handle is not found, it calls the Python fallback,
+//!   which calls the public `task_reinsert` and reports errors to the loop's exception
+//!   handler, exactly like a `Handle` around `task_reinsert`. Its `_callback` is the public
+//!   `task_reinsert`, a plain function, so it is never taken for a task's handle.
+//! * `YieldOnce`: `await` it to yield `None` once (a bare yield, like `sleep(0)`).
+//! * `sleep_insert_head(loop, ready, task, pos)` / `switch_head(ready, task)` combine those
+//!   for the `async def` wrappers in `scheduling.py`.
+use crate::pyerr;
+use pyo3::ffi;
+use pyo3::ffi::PySendResult;
+use std::os::raw::{c_char, c_int, c_void};
+use std::ptr;
+
+static mut HEAD_TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
+static mut YIELD_TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
+/// `(asyncio.Task, PyTask)`, the scheduling module's globals, the original
+/// `task_reinsert`, and the Python fallback `(head, loop, task, pos)`.
+static mut TASK_TYPES: *mut ffi::PyObject = ptr::null_mut();
+static mut MODULE_GLOBALS: *mut ffi::PyObject = ptr::null_mut();
+static mut TASK_REINSERT: *mut ffi::PyObject = ptr::null_mut();
+static mut FALLBACK: *mut ffi::PyObject = ptr::null_mut();
+static mut S_CALLBACK: *mut ffi::PyObject = ptr::null_mut();
+static mut S_SELF: *mut ffi::PyObject = ptr::null_mut();
+static mut S_INSERT: *mut ffi::PyObject = ptr::null_mut();
+static mut S_APPENDLEFT: *mut ffi::PyObject = ptr::null_mut();
+static mut S_TASK_REINSERT: *mut ffi::PyObject = ptr::null_mut();
+
+pub unsafe fn configure(
+    task_types: *mut ffi::PyObject,
+    module_globals: *mut ffi::PyObject,
+    task_reinsert: *mut ffi::PyObject,
+    fallback: *mut ffi::PyObject,
+) -> bool {
+    if S_CALLBACK.is_null() {
+        S_CALLBACK = ffi::PyUnicode_InternFromString(c"_callback".as_ptr());
+        S_SELF = ffi::PyUnicode_InternFromString(c"__self__".as_ptr());
+        S_INSERT = ffi::PyUnicode_InternFromString(c"insert".as_ptr());
+        S_APPENDLEFT = ffi::PyUnicode_InternFromString(c"appendleft".as_ptr());
+        S_TASK_REINSERT = ffi::PyUnicode_InternFromString(c"task_reinsert".as_ptr());
+    }
+    for (slot, v) in [
+        (&raw mut TASK_TYPES, task_types),
+        (&raw mut MODULE_GLOBALS, module_globals),
+        (&raw mut TASK_REINSERT, task_reinsert),
+        (&raw mut FALLBACK, fallback),
+    ] {
+        pyerr::set_static(slot, v);
+    }
+    let names = [S_CALLBACK, S_SELF, S_INSERT, S_APPENDLEFT, S_TASK_REINSERT];
+    !names.iter().any(|p| p.is_null())
+}
+
+/// `handle._callback.__self__ is task`, errors (no such attribute) counting as false.
+#[inline]
+unsafe fn handle_is_for(handle: *mut ffi::PyObject, task: *mut ffi::PyObject) -> bool {
+    let cb = ffi::PyObject_GetAttr(handle, S_CALLBACK);
+    if cb.is_null() {
+        ffi::PyErr_Clear();
+        return false;
+    }
+    let owner = ffi::PyObject_GetAttr(cb, S_SELF);
+    ffi::Py_DECREF(cb);
+    if owner.is_null() {
+        ffi::PyErr_Clear();
+        return false;
+    }
+    ffi::Py_DECREF(owner);
+    owner == task
+}
+
+/// Move `task`'s queued handle to `pos` of `ready`. `Ok(false)`: not queued (or not a
+/// task); `Err(())`: an exception is set.
+unsafe fn move_handle(
+    ready: *mut ffi::PyObject,
+    task: *mut ffi::PyObject,
+    pos: *mut ffi::PyObject,
+) -> Result<bool, ()> {
+    match ffi::PyObject_IsInstance(task, TASK_TYPES) {
+        0 => return Ok(false),
+        1 => {}
+        _ => return Err(()),
+    }
+    let n = ffi::PySequence_Size(ready);
+    if n < 0 {
+        return Err(());
+    }
+    let mut i = n;
+    while i > 0 {
+        i -= 1;
+        let h = ffi::PySequence_GetItem(ready, i);
+        if h.is_null() {
+            return Err(());
+        }
+        if handle_is_for(h, task) {
+            let r = if ffi::PySequence_DelItem(ready, i) < 0 {
+                ptr::null_mut()
+            } else if ffi::PyLong_CheckExact(pos) != 0 && ffi::PyLong_AsSsize_t(pos) == 0 {
+                ffi::PyObject_CallMethodOneArg(ready, S_APPENDLEFT, h)
+            } else {
+                let argv = [ready, pos, h];
+                ffi::PyObject_VectorcallMethod(
+                    S_INSERT,
+                    argv.as_ptr(),
+                    3 | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
+                    ptr::null_mut(),
+                )
+            };
+            ffi::Py_DECREF(h);
+            if r.is_null() {
+                return Err(());
+            }
+            ffi::Py_DECREF(r);
+            return Ok(true);
+        }
+        ffi::Py_DECREF(h);
+    }
+    Ok(false)
+}
+
+/// `asynkit.scheduling`'s globals (borrowed).
+pub fn module_globals() -> *mut ffi::PyObject {
+    unsafe { MODULE_GLOBALS }
+}
+
+/// `move_handle` to an integer position.
+pub unsafe fn move_to(
+    ready: *mut ffi::PyObject,
+    task: *mut ffi::PyObject,
+    pos: isize,
+) -> Result<bool, ()> {
+    let p = ffi::PyLong_FromSsize_t(pos);
+    if p.is_null() {
+        return Err(());
+    }
+    let r = move_handle(ready, task, p);
+    ffi::Py_DECREF(p);
+    r
+}
+
+/// Queue a `ReinsertHead(task, pos)` at the head of `ready`.
+pub unsafe fn push_head(
+    lp: *mut ffi::PyObject,
+    ready: *mut ffi::PyObject,
+    task: *mut ffi::PyObject,
+    pos: *mut ffi::PyObject,
+) -> bool {
+    let head = new_head(lp, ready, task, pos);
+    if head.is_null() {
+        return false;
+    }
+    let r = ffi::PyObject_CallMethodOneArg(ready, S_APPENDLEFT, head);
+    ffi::Py_DECREF(head);
+    if r.is_null() {
+        return false;
+    }
+    ffi::Py_DECREF(r);
+    true
+}
+
+/// `ready_move(ready, task, pos) -> bool`
+pub unsafe extern "C" fn py_ready_move(
+    _m: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    if nargs != 3 {
+        pyerr::set_string(ffi::PyExc_TypeError, c"ready_move() takes 3 arguments");
+        return ptr::null_mut();
+    }
+    match move_handle(*args, *args.add(1), *args.add(2)) {
+        Ok(found) => ffi::Py_NewRef(if found {
+            ffi::Py_True()
+        } else {
+            ffi::Py_False()
+        }),
+        Err(()) => ptr::null_mut(),
+    }
+}
+
+// ---- YieldOnce ---------------------------------------------------------------------------
+
+#[repr(C)]
+struct YieldOnce {
+    ob_base: ffi::PyObject,
+    state: u8,
+}
+
+unsafe fn new_yield_once() -> *mut ffi::PyObject {
+    let obj = ffi::PyType_GenericAlloc(YIELD_TYPE, 0);
+    if !obj.is_null() {
+        (*(obj as *mut YieldOnce)).state = 0;
+    }
+    obj
+}
+
+unsafe extern "C" fn yield_am_send(
+    obj: *mut ffi::PyObject,
+    _arg: *mut ffi::PyObject,
+    out: *mut *mut ffi::PyObject,
+) -> PySendResult {
+    let y = obj as *mut YieldOnce;
+    match (*y).state {
+        0 => {
+            (*y).state = 1;
+            *out = ffi::Py_NewRef(ffi::Py_None());
+            PySendResult::PYGEN_NEXT
+        }
+        1 => {
+            (*y).state = 2;
+            *out = ffi::Py_NewRef(ffi::Py_None());
+            PySendResult::PYGEN_RETURN
+        }
+        _ => {
+            pyerr::set_string(
+                ffi::PyExc_RuntimeError,
+                c"cannot reuse already awaited yield",
+            );
+            *out = ptr::null_mut();
+            PySendResult::PYGEN_ERROR
+        }
+    }
+}
+
+unsafe extern "C" fn yield_iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let mut out = ptr::null_mut();
+    match yield_am_send(obj, ffi::Py_None(), &mut out) {
+        PySendResult::PYGEN_NEXT => out,
+        PySendResult::PYGEN_RETURN => {
+            ffi::Py_DECREF(out);
+            ptr::null_mut() // exhausted: StopIteration (None)
+        }
+        _ => ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn self_iter(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    ffi::Py_NewRef(obj)
+}
+
+unsafe extern "C" fn yield_dealloc(obj: *mut ffi::PyObject) {
+    let tp = ffi::Py_TYPE(obj);
+    let free = (*tp).tp_free.unwrap_or(ffi::PyObject_Free);
+    free(obj as *mut c_void);
+    ffi::Py_DECREF(tp as *mut ffi::PyObject);
+}
+
+// ---- ReinsertHead ------------------------------------------------------------------------
+
+#[repr(C)]
+struct Head {
+    ob_base: ffi::PyObject,
+    loop_: *mut ffi::PyObject,
+    ready: *mut ffi::PyObject,
+    task: *mut ffi::PyObject,
+    pos: *mut ffi::PyObject,
+    cancelled: c_char,
+}
+
+unsafe fn new_head(
+    lp: *mut ffi::PyObject,
+    ready: *mut ffi::PyObject,
+    task: *mut ffi::PyObject,
+    pos: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let obj = ffi::PyType_GenericAlloc(HEAD_TYPE, 0);
+    if !obj.is_null() {
+        let h = obj as *mut Head;
+        (*h).loop_ = ffi::Py_NewRef(lp);
+        (*h).ready = ffi::Py_NewRef(ready);
+        (*h).task = ffi::Py_NewRef(task);
+        (*h).pos = ffi::Py_NewRef(pos);
+        (*h).cancelled = 0;
+    }
+    obj
+}
+
+unsafe extern "C" fn head_run(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let h = obj as *mut Head;
+    if (*h).cancelled != 0 || (*h).task.is_null() {
+        return ffi::Py_NewRef(ffi::Py_None());
+    }
+    let current = ffi::PyDict_GetItemWithError(MODULE_GLOBALS, S_TASK_REINSERT);
+    if current == TASK_REINSERT {
+        match move_handle((*h).ready, (*h).task, (*h).pos) {
+            Ok(true) => return ffi::Py_NewRef(ffi::Py_None()),
+            Ok(false) => {}
+            Err(()) => ffi::PyErr_Clear(),
+        }
+    } else {
+        ffi::PyErr_Clear();
+    }
+    // Not found, or task_reinsert rebound: the public function, errors to the loop.
+    let argv = [obj, (*h).loop_, (*h).task, (*h).pos];
+    ffi::PyObject_Vectorcall(FALLBACK, argv.as_ptr(), 4, ptr::null_mut())
+}
+
+unsafe extern "C" fn head_cancel(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let h = obj as *mut Head;
+    (*h).cancelled = 1;
+    ffi::Py_CLEAR(&mut (*h).task);
+    ffi::Py_CLEAR(&mut (*h).pos);
+    ffi::Py_NewRef(ffi::Py_None())
+}
+
+unsafe extern "C" fn head_cancelled(
+    obj: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let c = (*(obj as *mut Head)).cancelled != 0;
+    ffi::Py_NewRef(if c { ffi::Py_True() } else { ffi::Py_False() })
+}
+
+/// `_callback`: the public `task_reinsert` (a plain function), `None` once cancelled.
+unsafe extern "C" fn head_get_callback(
+    obj: *mut ffi::PyObject,
+    _: *mut c_void,
+) -> *mut ffi::PyObject {
+    let h = obj as *mut Head;
+    if (*h).cancelled != 0 {
+        return ffi::Py_NewRef(ffi::Py_None());
+    }
+    let f = ffi::PyDict_GetItemWithError(MODULE_GLOBALS, S_TASK_REINSERT);
+    if f.is_null() {
+        if !ffi::PyErr_Occurred().is_null() {
+            return ptr::null_mut();
+        }
+        return ffi::Py_NewRef(TASK_REINSERT);
+    }
+    ffi::Py_NewRef(f)
+}
+
+/// `_args`: `(task, pos)`, `None` once cancelled.
+unsafe extern "C" fn head_get_args(obj: *mut ffi::PyObject, _: *mut c_void) -> *mut ffi::PyObject {
+    let h = obj as *mut Head;
+    if (*h).cancelled != 0 || (*h).task.is_null() {
+        return ffi::Py_NewRef(ffi::Py_None());
+    }
+    ffi::PyTuple_Pack(2, (*h).task, (*h).pos)
+}
+
+unsafe extern "C" fn head_repr(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let h = obj as *mut Head;
+    if (*h).cancelled != 0 || (*h).task.is_null() {
+        return ffi::PyUnicode_FromString(c"<ReinsertHead cancelled>".as_ptr());
+    }
+    ffi::PyUnicode_FromFormat(
+        c"<ReinsertHead task_reinsert(%R, %R)>".as_ptr(),
+        (*h).task,
+        (*h).pos,
+    )
+}
+
+unsafe extern "C" fn head_traverse(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
+    let h = obj as *mut Head;
+    crate::gc::visit_refs(
+        obj,
+        &[(*h).loop_, (*h).ready, (*h).task, (*h).pos],
+        visit,
+        arg,
+    )
+}
+
+unsafe extern "C" fn head_clear(obj: *mut ffi::PyObject) -> c_int {
+    let h = obj as *mut Head;
+    ffi::Py_CLEAR(&mut (*h).loop_);
+    ffi::Py_CLEAR(&mut (*h).ready);
+    ffi::Py_CLEAR(&mut (*h).task);
+    ffi::Py_CLEAR(&mut (*h).pos);
+    0
+}
+
+unsafe extern "C" fn head_dealloc(obj: *mut ffi::PyObject) {
+    crate::gc::dealloc(obj, head_clear);
+}
+
+// ---- combined entry points -----------------------------------------------------------------
+
+/// `sleep_insert_head(loop, ready, task, pos)`: put a `ReinsertHead` at the head of `ready`
+/// and return a `YieldOnce` to await.
+pub unsafe extern "C" fn py_sleep_insert_head(
+    _m: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    if nargs != 4 {
+        pyerr::set_string(
+            ffi::PyExc_TypeError,
+            c"sleep_insert_head() takes 4 arguments",
+        );
+        return ptr::null_mut();
+    }
+    let (lp, ready, task, pos) = (*args, *args.add(1), *args.add(2), *args.add(3));
+    let head = new_head(lp, ready, task, pos);
+    if head.is_null() {
+        return head;
+    }
+    let r = ffi::PyObject_CallMethodOneArg(ready, S_APPENDLEFT, head);
+    ffi::Py_DECREF(head);
+    if r.is_null() {
+        return r;
+    }
+    ffi::Py_DECREF(r);
+    new_yield_once()
+}
+
+/// `switch_head(ready, task)`: move `task`'s handle to the head and return a `YieldOnce`,
+/// or `None` if the task has no queued handle (nothing changed).
+pub unsafe extern "C" fn py_switch_head(
+    _m: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    if nargs != 2 {
+        pyerr::set_string(ffi::PyExc_TypeError, c"switch_head() takes 2 arguments");
+        return ptr::null_mut();
+    }
+    let zero = ffi::PyLong_FromLong(0);
+    if zero.is_null() {
+        return zero;
+    }
+    let r = move_handle(*args, *args.add(1), zero);
+    ffi::Py_DECREF(zero);
+    match r {
+        Ok(true) => new_yield_once(),
+        Ok(false) => ffi::Py_NewRef(ffi::Py_None()),
+        Err(()) => ptr::null_mut(),
+    }
+}
+
+/// `yield_once()`: a fresh `YieldOnce`.
+pub unsafe extern "C" fn py_yield_once(
+    _m: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    new_yield_once()
+}
+
+pub unsafe fn init(module: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi::PyObject) {
+    use ffi::PyMethodDefPointer as M;
+    // YieldOnce
+    let yslots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_dealloc,
+            pfunc: yield_dealloc as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_iter,
+            pfunc: self_iter as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_iternext,
+            pfunc: yield_iternext as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_am_await,
+            pfunc: self_iter as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_am_send,
+            pfunc: yield_am_send as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_doc,
+            pfunc: c"Awaiting it yields None once (a bare yield, as sleep(0) does).".as_ptr()
+                as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: 0,
+            pfunc: ptr::null_mut(),
+        },
+    ]));
+    let yspec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
+        name: c"asynkit._asynkit.YieldOnce".as_ptr(),
+        basicsize: std::mem::size_of::<YieldOnce>() as c_int,
+        itemsize: 0,
+        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
+        slots: yslots.as_mut_ptr(),
+    }));
+    let ytype = ffi::PyType_FromModuleAndSpec(module, yspec, ptr::null_mut());
+    if ytype.is_null() {
+        return (ptr::null_mut(), ptr::null_mut());
+    }
+    YIELD_TYPE = ytype as *mut ffi::PyTypeObject;
+
+    // ReinsertHead
+    let methods: &'static mut [ffi::PyMethodDef] = Box::leak(Box::new([
+        ffi::PyMethodDef {
+            ml_name: c"_run".as_ptr(),
+            ml_meth: M {
+                PyCFunction: head_run,
+            },
+            ml_flags: ffi::METH_NOARGS,
+            ml_doc: ptr::null(),
+        },
+        ffi::PyMethodDef {
+            ml_name: c"cancel".as_ptr(),
+            ml_meth: M {
+                PyCFunction: head_cancel,
+            },
+            ml_flags: ffi::METH_NOARGS,
+            ml_doc: ptr::null(),
+        },
+        ffi::PyMethodDef {
+            ml_name: c"cancelled".as_ptr(),
+            ml_meth: M {
+                PyCFunction: head_cancelled,
+            },
+            ml_flags: ffi::METH_NOARGS,
+            ml_doc: ptr::null(),
+        },
+        ffi::PyMethodDef::zeroed(),
+    ]));
+    let members: &'static mut [ffi::PyMemberDef] = Box::leak(Box::new([
+        ffi::PyMemberDef {
+            name: c"_cancelled".as_ptr(),
+            type_code: ffi::Py_T_BOOL,
+            offset: std::mem::offset_of!(Head, cancelled) as ffi::Py_ssize_t,
+            flags: ffi::Py_READONLY,
+            doc: ptr::null(),
+        },
+        ffi::PyMemberDef {
+            name: c"_loop".as_ptr(),
+            type_code: ffi::Py_T_OBJECT_EX,
+            offset: std::mem::offset_of!(Head, loop_) as ffi::Py_ssize_t,
+            flags: ffi::Py_READONLY,
+            doc: ptr::null(),
+        },
+        ffi::PyMemberDef::default(),
+    ]));
+    let getset: &'static mut [ffi::PyGetSetDef] = Box::leak(Box::new([
+        ffi::PyGetSetDef {
+            name: c"_callback".as_ptr(),
+            get: Some(head_get_callback),
+            set: None,
+            doc: ptr::null(),
+            closure: ptr::null_mut(),
+        },
+        ffi::PyGetSetDef {
+            name: c"_args".as_ptr(),
+            get: Some(head_get_args),
+            set: None,
+            doc: ptr::null(),
+            closure: ptr::null_mut(),
+        },
+        ffi::PyGetSetDef::default(),
+    ]));
+    let hslots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_dealloc,
+            pfunc: head_dealloc as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_traverse,
+            pfunc: head_traverse as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_clear,
+            pfunc: head_clear as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_repr,
+            pfunc: head_repr as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_methods,
+            pfunc: methods.as_mut_ptr() as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_members,
+            pfunc: members.as_mut_ptr() as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_getset,
+            pfunc: getset.as_mut_ptr() as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_doc,
+            pfunc: c"sleep_insert's one-shot head callback: task_reinsert(task, pos) when run."
+                .as_ptr() as *mut c_void,
+        },
+        ffi::PyType_Slot {
+            slot: 0,
+            pfunc: ptr::null_mut(),
+        },
+    ]));
+    let hspec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
+        name: c"asynkit._asynkit.ReinsertHead".as_ptr(),
+        basicsize: std::mem::size_of::<Head>() as c_int,
+        itemsize: 0,
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_HAVE_GC
+            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
+        slots: hslots.as_mut_ptr(),
+    }));
+    let htype = ffi::PyType_FromModuleAndSpec(module, hspec, ptr::null_mut());
+    if htype.is_null() {
+        return (ytype, ptr::null_mut());
+    }
+    HEAD_TYPE = htype as *mut ffi::PyTypeObject;
+    (ytype, htype)
+}

@@ -1,0 +1,207 @@
+"""The native ``task_switch`` / ``sleep_insert`` (issue 4): function-like objects over the
+Python reference coroutines, coroutine-like calls, and the ``ReinsertHead`` head callback.
+Each contract here also holds for the pure-Python selection (where they are plain
+``async def`` functions)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections.abc
+import inspect
+from typing import Any
+
+import pytest
+
+import asynkit
+import asynkit.scheduling as sched
+from asynkit.coroutine import _native
+from asynkit.loop.extensions import ready_len, task_from_handle
+
+
+def run(coro: Any, loop_factory: Any = asyncio.new_event_loop) -> Any:
+    loop = loop_factory()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
+
+
+LOOPS = [
+    pytest.param(asyncio.new_event_loop, id="stock"),
+    pytest.param(asynkit.DefaultSchedulingEventLoop, id="scheduling"),
+]
+
+
+def test_coroutine_function_identity() -> None:
+    for f, name in ((asynkit.task_switch, "task_switch"), (asynkit.sleep_insert, "sleep_insert")):
+        assert inspect.iscoroutinefunction(f)
+        assert asyncio.iscoroutinefunction(f)
+        assert f.__name__ == name and f.__module__ == "asynkit.scheduling"
+        assert f.__doc__
+    assert list(inspect.signature(asynkit.task_switch).parameters) == ["task", "insert_pos"]
+    assert list(inspect.signature(asynkit.sleep_insert).parameters) == ["pos"]
+
+
+def test_call_is_a_coroutine_that_does_nothing_until_awaited() -> None:
+    async def main() -> None:
+        c = asynkit.sleep_insert(0)
+        assert asyncio.iscoroutine(c) and isinstance(c, collections.abc.Coroutine)
+        assert ready_len() == 0  # nothing queued yet
+        c.close()
+        with pytest.raises(RuntimeError):
+            await c  # closed: cannot be awaited any more
+
+    run(main())
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+def test_task_switch_not_queued_raises_before_suspending(loop_factory: Any) -> None:
+    async def main() -> None:
+        fut = asyncio.get_running_loop().create_future()
+
+        async def blocked() -> None:
+            await fut
+
+        t = asyncio.create_task(blocked())
+        await asyncio.sleep(0)
+        c = asynkit.task_switch(t)  # no error at call time
+        n = ready_len()
+        with pytest.raises(ValueError):
+            await c
+        assert ready_len() == n
+        with pytest.raises(ValueError):
+            await asynkit.task_switch(asyncio.current_task())  # the caller itself
+        with pytest.raises(ValueError):
+            await asynkit.task_switch("not a task")  # type: ignore[arg-type]
+        fut.set_result(None)
+        await t
+
+    run(main(), loop_factory)
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+@pytest.mark.parametrize("insert_pos", [None, 0, 1])
+def test_task_switch_order(loop_factory: Any, insert_pos: Any) -> None:
+    log: list[Any] = []
+
+    async def worker(i: int) -> None:
+        log.append(i)
+
+    async def main() -> None:
+        tasks = [asyncio.create_task(worker(i)) for i in range(6)]
+        if insert_pos is None:
+            await asynkit.task_switch(tasks[3])
+        else:
+            await asynkit.task_switch(tasks[3], insert_pos=insert_pos)
+        log.append("me")
+        await asyncio.gather(*tasks)
+
+    run(main(), loop_factory)
+    expected = {
+        None: [3, 0, 1, 2, 4, 5, "me"],
+        1: [3, "me", 0, 1, 2, 4, 5],
+        0: ["me", 3, 0, 1, 2, 4, 5],
+    }[insert_pos]
+    assert log == expected
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+@pytest.mark.parametrize("pos", [0, 1, 3, 6, 100, -1])
+def test_sleep_insert_order(loop_factory: Any, pos: int) -> None:
+    log: list[Any] = []
+
+    async def worker(i: int) -> None:
+        log.append(i)
+
+    async def main() -> None:
+        tasks = [asyncio.create_task(worker(i)) for i in range(6)]
+        await asynkit.sleep_insert(pos)
+        log.append("me")
+        await asyncio.gather(*tasks)
+
+    run(main(), loop_factory)
+    order: list[Any] = list(range(6))
+    order.insert(pos, "me")
+    assert log == order
+
+
+def test_cancel_while_suspended() -> None:
+    async def main() -> None:
+        async def sleeper() -> None:
+            await asynkit.sleep_insert(5)
+
+        t = asyncio.create_task(sleeper())
+        await asyncio.sleep(0)  # t is now suspended in sleep_insert
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+
+    run(main())
+
+
+def test_create_task_of_a_call() -> None:
+    async def main() -> None:
+        t = asyncio.create_task(asynkit.sleep_insert(0))
+        assert await t is None
+
+    run(main())
+
+
+def test_head_calls_rebound_task_reinsert(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The head callback calls the public ``task_reinsert`` when it is rebound."""
+    calls: list[Any] = []
+    original = sched.task_reinsert
+
+    def spy(task: Any, pos: int) -> None:
+        calls.append(pos)
+        original(task, pos)
+
+    async def main() -> None:
+        monkeypatch.setattr(sched, "task_reinsert", spy)
+        await asynkit.sleep_insert(2)
+
+    run(main())
+    assert calls == [2]
+
+
+def test_head_error_goes_to_exception_handler() -> None:
+    """A head callback whose task is gone reports ValueError to the loop's handler."""
+    errors: list[Any] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+        await asynkit.sleep_insert(0)  # warm up: the loop is now handled natively
+        me = asyncio.current_task()
+        if _native is not None:
+            _native.sleep_insert_head(loop, loop._ready, me, 0)  # type: ignore[attr-defined]
+            head = loop._ready[0]
+            assert head._callback is sched.task_reinsert and head._args == (me, 0)
+            assert "task_reinsert" in repr(head)
+        else:
+            loop.call_soon(sched.task_reinsert, me, 0)
+            loop._ready.rotate(1)  # type: ignore[attr-defined]
+        # The caller is not queued when the head runs (it is blocked on a future).
+        fut = loop.create_future()
+        loop.call_later(0.01, fut.set_result, None)
+        await fut
+
+    run(main())
+    assert len(errors) == 1 and isinstance(errors[0]["exception"], ValueError)
+
+
+def test_head_is_not_a_task_handle() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        await asynkit.sleep_insert(0)
+        if _native is None:
+            pytest.skip("native only")
+        _native.sleep_insert_head(loop, loop._ready, asyncio.current_task(), 0)  # type: ignore[attr-defined]
+        head = loop._ready[0]
+        assert task_from_handle(head) is None
+        assert asyncio.current_task() not in asynkit.runnable_tasks()
+        head.cancel()
+        assert head._cancelled and head.cancelled() and head._callback is None
+        await asyncio.sleep(0)
+
+    run(main())

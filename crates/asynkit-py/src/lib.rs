@@ -465,13 +465,6 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_sched_function, m)?)?;
     add_raw(
         m,
-        c"ready_move",
-        ffi::PyMethodDefPointer { PyCFunctionFast: scheduling::py_ready_move },
-        ffi::METH_FASTCALL,
-        c"ready_move($module, ready, task, pos, /)\n--\n\nMove task's queued handle (searched from the tail) to pos of the deque ready; False if not queued.",
-    )?;
-    add_raw(
-        m,
         c"sleep_insert_head",
         ffi::PyMethodDefPointer { PyCFunctionFast: scheduling::py_sleep_insert_head },
         ffi::METH_FASTCALL,
@@ -483,15 +476,6 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ffi::PyMethodDefPointer { PyCFunctionFast: scheduling::py_switch_head },
         ffi::METH_FASTCALL,
         c"switch_head($module, ready, task, /)\n--\n\nMove task's queued handle to the head; a YieldOnce, or None if not queued.",
-    )?;
-    add_raw(
-        m,
-        c"yield_once",
-        ffi::PyMethodDefPointer {
-            PyCFunction: scheduling::py_yield_once,
-        },
-        ffi::METH_NOARGS,
-        c"yield_once($module, /)\n--\n\nA fresh YieldOnce (awaiting it yields None once).",
     )?;
     let fastkw = ffi::METH_FASTCALL | ffi::METH_KEYWORDS;
     add_raw(

@@ -8,7 +8,7 @@
 //! and an OOB message leaves the drive as an `OOBData` exception raised from `send`, with
 //! no Python frame of ours in between.
 use crate::pyerr;
-use crate::step::PySendResult;
+use crate::step::{as_method_result, self_iter, throw_args, PySendResult};
 use pyo3::ffi;
 use std::os::raw::{c_int, c_void};
 use std::ptr;
@@ -494,24 +494,6 @@ unsafe extern "C" fn drive_am_send(
 }
 
 /// A step result as a method result: the yielded value, or StopIteration/exception.
-unsafe fn as_method_result(
-    r: PySendResult,
-    out: *mut ffi::PyObject,
-    iternext: bool,
-) -> *mut ffi::PyObject {
-    match r {
-        PySendResult::PYGEN_NEXT => out,
-        PySendResult::PYGEN_RETURN => {
-            if !(iternext && out == ffi::Py_None()) {
-                pyerr::set_stop_iteration(out);
-            }
-            ffi::Py_DECREF(out);
-            ptr::null_mut()
-        }
-        PySendResult::PYGEN_ERROR => ptr::null_mut(),
-    }
-}
-
 unsafe extern "C" fn drive_iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     let mut out = ptr::null_mut();
     let r = drive_send(obj as *mut Drive, ffi::Py_None(), &mut out);
@@ -525,10 +507,6 @@ unsafe extern "C" fn drive_m_send(
     let mut out = ptr::null_mut();
     let r = drive_send(obj as *mut Drive, arg, &mut out);
     as_method_result(r, out, false)
-}
-
-unsafe fn throw_args(args: *mut *mut ffi::PyObject, nargs: ffi::Py_ssize_t) -> *mut ffi::PyObject {
-    crate::awaiter::normalise_throw(std::slice::from_raw_parts(args, nargs.max(0) as usize))
 }
 
 unsafe extern "C" fn drive_m_throw(
@@ -757,10 +735,6 @@ unsafe extern "C" fn oob_m_close(
 }
 
 // ---- shared type plumbing ----------------------------------------------------------------
-
-unsafe extern "C" fn self_iter(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    ffi::Py_NewRef(obj)
-}
 
 unsafe extern "C" fn drive_traverse(
     obj: *mut ffi::PyObject,

@@ -176,14 +176,10 @@ unsafe fn first_step(c: *mut Call) -> Result<bool, ()> {
 }
 
 unsafe fn first_step_on(c: *mut Call, lp: *mut ffi::PyObject) -> Result<bool, ()> {
-    let insert_pos = if (*c).kind == SWITCH {
-        if !remembered(S_FAST_LOOP, lp)? {
-            return Ok(false);
-        }
-        (*c).pos
-    } else {
-        (*c).pos
-    };
+    if (*c).kind == SWITCH && !remembered(S_FAST_LOOP, lp)? {
+        return Ok(false);
+    }
+    let insert_pos = (*c).pos;
     let needs_head = (*c).kind == SLEEP_INSERT || insert_pos != ffi::Py_None();
     if needs_head {
         // The head callback is queued directly only where call_soon is asyncio's own and
@@ -312,31 +308,10 @@ unsafe extern "C" fn call_am_send(
     call_send(obj as *mut Call, arg, &mut *out)
 }
 
-/// Result of a send as a method call (`send()` / `__next__`).
-unsafe fn as_result(
-    r: PySendResult,
-    out: *mut ffi::PyObject,
-    iternext: bool,
-) -> *mut ffi::PyObject {
-    match r {
-        PySendResult::PYGEN_NEXT => out,
-        PySendResult::PYGEN_RETURN => {
-            if iternext && out == ffi::Py_None() {
-                ffi::Py_DECREF(out);
-                return ptr::null_mut();
-            }
-            pyerr::set_stop_iteration(out);
-            ffi::Py_DECREF(out);
-            ptr::null_mut()
-        }
-        _ => ptr::null_mut(),
-    }
-}
-
 unsafe extern "C" fn call_iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     let mut out = ptr::null_mut();
     let r = call_send(obj as *mut Call, ffi::Py_None(), &mut out);
-    as_result(r, out, true)
+    step::as_method_result(r, out, true)
 }
 
 unsafe extern "C" fn call_m_send(
@@ -345,17 +320,16 @@ unsafe extern "C" fn call_m_send(
 ) -> *mut ffi::PyObject {
     let mut out = ptr::null_mut();
     let r = call_send(obj as *mut Call, arg, &mut out);
-    as_result(r, out, false)
+    step::as_method_result(r, out, false)
 }
 
 unsafe extern "C" fn call_m_throw(
     obj: *mut ffi::PyObject,
-    args: *const *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
     let c = obj as *mut Call;
-    let argv = std::slice::from_raw_parts(args, nargs as usize);
-    let exc = crate::awaiter::normalise_throw(argv);
+    let exc = step::throw_args(args, nargs);
     if exc.is_null() {
         return exc;
     }
@@ -366,7 +340,7 @@ unsafe extern "C" fn call_m_throw(
         if !matches!(r, PySendResult::PYGEN_NEXT) {
             finish(c);
         }
-        return as_result(r, out, false);
+        return step::as_method_result(r, out, false);
     }
     // Raised where the coroutine stands (not started, or at its one yield); nothing in it
     // catches exceptions.
@@ -387,10 +361,6 @@ unsafe extern "C" fn call_m_close(
     }
     finish(c);
     ffi::Py_NewRef(ffi::Py_None())
-}
-
-unsafe extern "C" fn self_iter(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    ffi::Py_NewRef(obj)
 }
 
 unsafe extern "C" fn call_traverse(
@@ -504,14 +474,7 @@ pub unsafe fn init(module: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi:
         ffi::PyMethodDef {
             ml_name: c"throw".as_ptr(),
             ml_meth: M {
-                PyCFunctionFast: std::mem::transmute::<
-                    unsafe extern "C" fn(
-                        *mut ffi::PyObject,
-                        *const *mut ffi::PyObject,
-                        ffi::Py_ssize_t,
-                    ) -> *mut ffi::PyObject,
-                    ffi::PyCFunctionFast,
-                >(call_m_throw),
+                PyCFunctionFast: call_m_throw,
             },
             ml_flags: ffi::METH_FASTCALL,
             ml_doc: ptr::null(),
@@ -545,7 +508,7 @@ pub unsafe fn init(module: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi:
         },
         ffi::PyType_Slot {
             slot: ffi::Py_tp_iter,
-            pfunc: self_iter as *mut c_void,
+            pfunc: step::self_iter as *mut c_void,
         },
         ffi::PyType_Slot {
             slot: ffi::Py_tp_iternext,
@@ -553,7 +516,7 @@ pub unsafe fn init(module: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi:
         },
         ffi::PyType_Slot {
             slot: ffi::Py_am_await,
-            pfunc: self_iter as *mut c_void,
+            pfunc: step::self_iter as *mut c_void,
         },
         ffi::PyType_Slot {
             slot: ffi::Py_am_send,

@@ -1,8 +1,8 @@
 //! Native fast paths of `asynkit.scheduling` on deque-based ready queues (issue 4).
 //!
-//! * `ready_move(ready, task, pos)`: find `task`'s step handle searching from the tail
+//! * `move_to(ready, task, pos)`: find `task`'s step handle searching from the tail
 //!   (`handle._callback.__self__ is task`), remove it and insert it at `pos`
-//!   (`list.insert` rules). `False` when the task has no queued handle.
+//!   (`list.insert` rules); `false` when the task has no queued handle.
 //! * `ReinsertHead`: the one-shot head callback of `sleep_insert` as a handle-like object
 //!   (`_cancelled`, `_run()`, `cancel()`, `_callback`, `_args`, `_loop`): when the loop runs
 //!   it, it does `task_reinsert(task, pos)` natively. If `asynkit.scheduling.task_reinsert`
@@ -165,26 +165,6 @@ pub unsafe fn push_head(
     true
 }
 
-/// `ready_move(ready, task, pos) -> bool`
-pub unsafe extern "C" fn py_ready_move(
-    _m: *mut ffi::PyObject,
-    args: *mut *mut ffi::PyObject,
-    nargs: ffi::Py_ssize_t,
-) -> *mut ffi::PyObject {
-    if nargs != 3 {
-        pyerr::set_string(ffi::PyExc_TypeError, c"ready_move() takes 3 arguments");
-        return ptr::null_mut();
-    }
-    match move_handle(*args, *args.add(1), *args.add(2)) {
-        Ok(found) => ffi::Py_NewRef(if found {
-            ffi::Py_True()
-        } else {
-            ffi::Py_False()
-        }),
-        Err(()) => ptr::null_mut(),
-    }
-}
-
 // ---- YieldOnce ---------------------------------------------------------------------------
 
 #[repr(C)]
@@ -239,10 +219,6 @@ unsafe extern "C" fn yield_iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObje
         }
         _ => ptr::null_mut(),
     }
-}
-
-unsafe extern "C" fn self_iter(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    ffi::Py_NewRef(obj)
 }
 
 unsafe extern "C" fn yield_dealloc(obj: *mut ffi::PyObject) {
@@ -408,16 +384,9 @@ pub unsafe extern "C" fn py_sleep_insert_head(
         return ptr::null_mut();
     }
     let (lp, ready, task, pos) = (*args, *args.add(1), *args.add(2), *args.add(3));
-    let head = new_head(lp, ready, task, pos);
-    if head.is_null() {
-        return head;
+    if !push_head(lp, ready, task, pos) {
+        return ptr::null_mut();
     }
-    let r = ffi::PyObject_CallMethodOneArg(ready, S_APPENDLEFT, head);
-    ffi::Py_DECREF(head);
-    if r.is_null() {
-        return r;
-    }
-    ffi::Py_DECREF(r);
     new_yield_once()
 }
 
@@ -432,25 +401,11 @@ pub unsafe extern "C" fn py_switch_head(
         pyerr::set_string(ffi::PyExc_TypeError, c"switch_head() takes 2 arguments");
         return ptr::null_mut();
     }
-    let zero = ffi::PyLong_FromLong(0);
-    if zero.is_null() {
-        return zero;
-    }
-    let r = move_handle(*args, *args.add(1), zero);
-    ffi::Py_DECREF(zero);
-    match r {
+    match move_to(*args, *args.add(1), 0) {
         Ok(true) => new_yield_once(),
         Ok(false) => ffi::Py_NewRef(ffi::Py_None()),
         Err(()) => ptr::null_mut(),
     }
-}
-
-/// `yield_once()`: a fresh `YieldOnce`.
-pub unsafe extern "C" fn py_yield_once(
-    _m: *mut ffi::PyObject,
-    _: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    new_yield_once()
 }
 
 pub unsafe fn init(module: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi::PyObject) {
@@ -463,7 +418,7 @@ pub unsafe fn init(module: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi:
         },
         ffi::PyType_Slot {
             slot: ffi::Py_tp_iter,
-            pfunc: self_iter as *mut c_void,
+            pfunc: crate::step::self_iter as *mut c_void,
         },
         ffi::PyType_Slot {
             slot: ffi::Py_tp_iternext,
@@ -471,7 +426,7 @@ pub unsafe fn init(module: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi:
         },
         ffi::PyType_Slot {
             slot: ffi::Py_am_await,
-            pfunc: self_iter as *mut c_void,
+            pfunc: crate::step::self_iter as *mut c_void,
         },
         ffi::PyType_Slot {
             slot: ffi::Py_am_send,

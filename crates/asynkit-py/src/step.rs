@@ -98,3 +98,36 @@ pub unsafe fn close(coro: *mut ffi::PyObject, ctx: *mut ffi::PyObject) -> *mut f
         _ => out,
     }
 }
+
+/// The outcome of a send as a method call's result: the yielded value, or null with
+/// `StopIteration(value)` set (nothing set for `__next__` returning `None`), or the error.
+pub unsafe fn as_method_result(
+    r: PySendResult,
+    out: *mut ffi::PyObject,
+    iternext: bool,
+) -> *mut ffi::PyObject {
+    match r {
+        PySendResult::PYGEN_NEXT => out,
+        PySendResult::PYGEN_RETURN => {
+            if !(iternext && out == ffi::Py_None()) {
+                pyerr::set_stop_iteration(out);
+            }
+            ffi::Py_DECREF(out);
+            ptr::null_mut()
+        }
+        PySendResult::PYGEN_ERROR => ptr::null_mut(),
+    }
+}
+
+/// `throw()`'s METH_FASTCALL arguments normalised to one exception instance.
+pub unsafe fn throw_args(
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    crate::awaiter::normalise_throw(std::slice::from_raw_parts(args, nargs.max(0) as usize))
+}
+
+/// `tp_iter` / `am_await` of objects that are their own iterator.
+pub unsafe extern "C" fn self_iter(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    ffi::Py_NewRef(obj)
+}

@@ -9,6 +9,7 @@ call time, so assigning ``asynkit.coroutine.CoroStart`` switches engines.
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import contextvars
 import functools
 import inspect
@@ -475,11 +476,6 @@ def _py_create_eager_task_factory(
     return factory
 
 
-def _factory_continue(ctor: Any, loop: Any, cs: Any, kwargs: dict[str, Any]) -> Any:
-    """The Task for a coroutine that suspended during a native factory's eager start."""
-    return ctor(cs.as_coroutine(), loop=loop, **kwargs)
-
-
 def create_eager_task_factory(custom_task_constructor: Callable[..., Any]) -> Callable[..., Any]:
     """A task factory that starts each coroutine eagerly (like 3.12's asyncio one).
 
@@ -494,8 +490,14 @@ def create_eager_task_factory(custom_task_constructor: Callable[..., Any]) -> Ca
 
 if _HAVE_C_EXTENSION:
     _native._configure_eager_factory(
-        asyncio, TaskLikeFuture, _factory_continue, TaskLikeFuture.__init__
+        asyncio,
+        TaskLikeFuture,
+        TaskLikeFuture.__init__,
+        asyncio.current_task,
+        getattr(asyncio.tasks, "_current_tasks", None),
     )
+    # The continuation the native factories hand to the task constructor.
+    collections.abc.Coroutine.register(_native.CoroStartContinuation)
 
 eager_task_factory = create_eager_task_factory(asyncio.Task)
 

@@ -22,6 +22,8 @@ pub struct Awaiter {
 }
 
 static mut TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
+/// `CoroStartContinuation`: the same object presented as a coroutine (see `new_continuation`).
+static mut CONT_TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
 
 extern "C" {
     // Exported by CPython 3.10-3.14 (PyObject_GC_New is a macro over it).
@@ -29,7 +31,21 @@ extern "C" {
 }
 
 pub unsafe fn new(start: *mut CoroStart) -> *mut ffi::PyObject {
-    let obj = _PyObject_GC_New(TYPE);
+    new_of(TYPE, start)
+}
+
+/// The continuation of a suspended start as a coroutine-like object for a Task
+/// (registered as `collections.abc.Coroutine`): the awaiter with `__await__` and the
+/// wrapped coroutine's `cr_*`/`__name__`/`__qualname__`, so a Task's repr and
+/// `get_stack()` show the user's coroutine. Like a not-yet-started `as_coroutine()`,
+/// a `throw()` before its first step comes straight back out and leaves the coroutine
+/// suspended.
+pub unsafe fn new_continuation(start: *mut CoroStart) -> *mut ffi::PyObject {
+    new_of(CONT_TYPE, start)
+}
+
+unsafe fn new_of(tp: *mut ffi::PyTypeObject, start: *mut CoroStart) -> *mut ffi::PyObject {
+    let obj = _PyObject_GC_New(tp);
     if obj.is_null() {
         return ptr::null_mut();
     }
@@ -246,7 +262,50 @@ unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
     crate::gc::dealloc(obj, tp_clear);
 }
 
+/// `getattr(wrapped coroutine, name)` for the continuation's forwarded attributes.
+unsafe extern "C" fn get_forwarded(
+    obj: *mut ffi::PyObject,
+    name: *mut c_void,
+) -> *mut ffi::PyObject {
+    let s = (*(obj as *mut Awaiter)).start;
+    let name = *(name as *const *mut ffi::PyObject);
+    if s.is_null() || (*s).coro.is_null() {
+        ffi::PyErr_SetObject(ffi::PyExc_AttributeError, name);
+        return ptr::null_mut();
+    }
+    ffi::PyObject_GetAttr((*s).coro, name)
+}
+
+const FORWARDED: [&std::ffi::CStr; 7] = [
+    c"cr_frame",
+    c"cr_code",
+    c"cr_running",
+    c"cr_await",
+    c"cr_suspended",
+    c"__name__",
+    c"__qualname__",
+];
+
 pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let tp = init_type(module, false);
+    if tp.is_null() {
+        return tp;
+    }
+    TYPE = tp as *mut ffi::PyTypeObject;
+    tp
+}
+
+/// The `CoroStartContinuation` type.
+pub unsafe fn init_continuation(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let tp = init_type(module, true);
+    if tp.is_null() {
+        return tp;
+    }
+    CONT_TYPE = tp as *mut ffi::PyTypeObject;
+    tp
+}
+
+unsafe fn init_type(module: *mut ffi::PyObject, continuation: bool) -> *mut ffi::PyObject {
     use ffi::PyMethodDefPointer as M;
     let methods: &'static mut [ffi::PyMethodDef] = Box::leak(Box::new([
         ffi::PyMethodDef {
@@ -275,7 +334,7 @@ pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
         },
         ffi::PyMethodDef::zeroed(),
     ]));
-    let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
+    let mut slots: Vec<ffi::PyType_Slot> = vec![
         ffi::PyType_Slot {
             slot: ffi::Py_tp_dealloc,
             pfunc: tp_dealloc as *mut c_void,
@@ -304,13 +363,51 @@ pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
             slot: ffi::Py_tp_methods,
             pfunc: methods.as_mut_ptr() as *mut c_void,
         },
-        ffi::PyType_Slot {
-            slot: 0,
-            pfunc: ptr::null_mut(),
-        },
-    ]));
+    ];
+    if continuation {
+        let mut getset: Vec<ffi::PyGetSetDef> = Vec::new();
+        for name in FORWARDED {
+            let key: &'static mut *mut ffi::PyObject =
+                Box::leak(Box::new(ffi::PyUnicode_InternFromString(name.as_ptr())));
+            if key.is_null() {
+                return ptr::null_mut();
+            }
+            getset.push(ffi::PyGetSetDef {
+                name: name.as_ptr(),
+                get: Some(get_forwarded),
+                set: None,
+                doc: ptr::null(),
+                closure: key as *mut *mut ffi::PyObject as *mut c_void,
+            });
+        }
+        getset.push(ffi::PyGetSetDef {
+            name: ptr::null(),
+            get: None,
+            set: None,
+            doc: ptr::null(),
+            closure: ptr::null_mut(),
+        });
+        slots.push(ffi::PyType_Slot {
+            slot: ffi::Py_tp_getset,
+            pfunc: getset.leak().as_mut_ptr() as *mut c_void,
+        });
+        slots.push(ffi::PyType_Slot {
+            slot: ffi::Py_am_await,
+            pfunc: tp_iter as *mut c_void,
+        });
+    }
+    slots.push(ffi::PyType_Slot {
+        slot: 0,
+        pfunc: ptr::null_mut(),
+    });
+    let slots = slots.leak();
+    let name = if continuation {
+        c"asynkit._asynkit.CoroStartContinuation"
+    } else {
+        c"asynkit._asynkit.CoroStartWrapper"
+    };
     let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: c"asynkit._asynkit.CoroStartWrapper".as_ptr(),
+        name: name.as_ptr(),
         basicsize: std::mem::size_of::<Awaiter>() as c_int,
         itemsize: 0,
         flags: (ffi::Py_TPFLAGS_DEFAULT
@@ -318,10 +415,5 @@ pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
             | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
         slots: slots.as_mut_ptr(),
     }));
-    let tp = ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut());
-    if tp.is_null() {
-        return ptr::null_mut();
-    }
-    TYPE = tp as *mut ffi::PyTypeObject;
-    tp
+    ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut())
 }

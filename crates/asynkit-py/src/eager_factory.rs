@@ -7,6 +7,8 @@
 //! task, a rebound `CoroStart`, unusual kwargs) is handed to the Python factory made by
 //! the reference `create_eager_task_factory`, so both paths share one definition of the
 //! behaviour.
+use crate::awaiter;
+use crate::corostart::CoroStart;
 use crate::eager::{self, Started};
 use crate::strings;
 use pyo3::ffi;
@@ -26,7 +28,12 @@ struct Factory {
 static mut TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
 static mut ASYNCIO: *mut ffi::PyObject = ptr::null_mut();
 static mut TASK_LIKE_FUTURE: *mut ffi::PyObject = ptr::null_mut();
-static mut CONTINUE: *mut ffi::PyObject = ptr::null_mut();
+/// `asyncio.current_task` as configured, and the `_current_tasks` dict it reads (null
+/// where there is none): while `asyncio.current_task` is still that function the dict is
+/// read directly.
+static mut CURRENT_TASK_FN: *mut ffi::PyObject = ptr::null_mut();
+static mut CURRENT_TASKS: *mut ffi::PyObject = ptr::null_mut();
+static mut LOOP_KWNAMES: *mut ffi::PyObject = ptr::null_mut();
 static mut NAME: *mut ffi::PyObject = ptr::null_mut();
 static mut EAGER_START: *mut ffi::PyObject = ptr::null_mut();
 static mut CURRENT_TASK: *mut ffi::PyObject = ptr::null_mut();
@@ -39,22 +46,31 @@ static mut NAME_ATTR: *mut ffi::PyObject = ptr::null_mut();
 static mut CONTEXT_ATTR: *mut ffi::PyObject = ptr::null_mut();
 
 /// Give the factories their Python collaborators: the `asyncio` module (its
-/// `current_task` is looked up at every call), `TaskLikeFuture`, and
-/// `cont(ctor, loop, cs, kwargs)` that builds the Task for a suspended start.
+/// `current_task` is looked up at every call), `TaskLikeFuture` and its `__init__`, the
+/// stock `current_task` and the `_current_tasks` dict it reads (None where absent).
 pub unsafe fn configure(
     asyncio: *mut ffi::PyObject,
     task_like_future: *mut ffi::PyObject,
-    cont: *mut ffi::PyObject,
     tlf_init: *mut ffi::PyObject,
+    current_task: *mut ffi::PyObject,
+    current_tasks: *mut ffi::PyObject,
 ) -> bool {
+    let current_tasks = if ffi::PyDict_CheckExact(current_tasks) != 0 {
+        current_tasks
+    } else {
+        ptr::null_mut()
+    };
     for (slot, v) in [
         (&raw mut ASYNCIO, asyncio),
         (&raw mut TASK_LIKE_FUTURE, task_like_future),
-        (&raw mut CONTINUE, cont),
         (&raw mut TLF_INIT, tlf_init),
+        (&raw mut CURRENT_TASK_FN, current_task),
     ] {
         crate::pyerr::set_static(slot, v);
     }
+    let old = CURRENT_TASKS;
+    CURRENT_TASKS = ffi::Py_XNewRef(current_tasks);
+    ffi::Py_XDECREF(old);
     if NAME.is_null() {
         NAME = ffi::PyUnicode_InternFromString(c"name".as_ptr());
         EAGER_START = ffi::PyUnicode_InternFromString(c"eager_start".as_ptr());
@@ -65,6 +81,7 @@ pub unsafe fn configure(
         INIT_NAME = ffi::PyUnicode_InternFromString(c"__init__".as_ptr());
         NAME_ATTR = ffi::PyUnicode_InternFromString(c"_name".as_ptr());
         CONTEXT_ATTR = ffi::PyUnicode_InternFromString(c"_context".as_ptr());
+        LOOP_KWNAMES = ffi::PyTuple_Pack(1, strings::loop_());
     }
     let names = [
         NAME,
@@ -73,6 +90,7 @@ pub unsafe fn configure(
         SET_RESULT,
         SET_EXCEPTION,
         TLF_KWNAMES,
+        LOOP_KWNAMES,
     ];
     let attrs = [INIT_NAME, NAME_ATTR, CONTEXT_ATTR];
     !names.iter().chain(attrs.iter()).any(|p| p.is_null())
@@ -154,19 +172,10 @@ unsafe extern "C" fn call(
         return fallback(f, args, nargsf, kwnames);
     }
     // 3. A current task: the ghost path stays in Python.
-    let current_task = ffi::PyObject_GetAttr(ASYNCIO, CURRENT_TASK);
-    if current_task.is_null() {
-        return ptr::null_mut();
-    }
-    let current = ffi::PyObject_CallOneArg(current_task, lp);
-    ffi::Py_DECREF(current_task);
-    if current.is_null() {
-        return ptr::null_mut();
-    }
-    let has_current = current != ffi::Py_None();
-    ffi::Py_DECREF(current);
-    if !has_current {
-        return fallback(f, args, nargsf, kwnames);
+    match has_current_task(lp) {
+        None => return ptr::null_mut(),
+        Some(false) => return fallback(f, args, nargsf, kwnames),
+        Some(true) => {}
     }
     // 4. The eager start: in a private copy of the context (kept for the continuation),
     //    or inside the given context (which the Task will then carry).
@@ -195,6 +204,29 @@ unsafe extern "C" fn call(
             r
         }
     }
+}
+
+/// Whether `asyncio.current_task(lp)` is not None (None: error set).
+unsafe fn has_current_task(lp: *mut ffi::PyObject) -> Option<bool> {
+    let current_task = ffi::PyObject_GetAttr(ASYNCIO, CURRENT_TASK);
+    if current_task.is_null() {
+        return None;
+    }
+    ffi::Py_DECREF(current_task);
+    if current_task == CURRENT_TASK_FN && !CURRENT_TASKS.is_null() {
+        // The stock function: it is `_current_tasks.get(loop)`.
+        let current = ffi::PyDict_GetItemWithError(CURRENT_TASKS, lp);
+        if current.is_null() && !ffi::PyErr_Occurred().is_null() {
+            return None;
+        }
+        return Some(!current.is_null() && current != ffi::Py_None());
+    }
+    let current = ffi::PyObject_CallOneArg(current_task, lp);
+    if current.is_null() {
+        return None;
+    }
+    ffi::Py_DECREF(current);
+    Some(current != ffi::Py_None())
 }
 
 /// `TaskLikeFuture(name=name, context=context)` carrying the outcome. While
@@ -276,7 +308,8 @@ unsafe fn fast_task_like_future(
     Some(tlf)
 }
 
-/// `cont(ctor, loop, cs, kwargs)` with the factory's kwargs minus `eager_start`.
+/// `ctor(continuation, loop=loop, **kwargs)` with the factory's kwargs minus
+/// `eager_start`; the continuation is the native coroutine-like awaiter of `cs`.
 unsafe fn continuation(
     f: *mut Factory,
     lp: *mut ffi::PyObject,
@@ -284,25 +317,61 @@ unsafe fn continuation(
     kwvalues: *const *mut ffi::PyObject,
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let kwargs = ffi::PyDict_New();
-    if kwargs.is_null() {
-        return kwargs;
+    let cont = awaiter::new_continuation(cs as *mut CoroStart);
+    if cont.is_null() {
+        return cont;
     }
     let nkw = if kwnames.is_null() {
         0
     } else {
         ffi::PyTuple_GET_SIZE(kwnames) as usize
     };
-    for i in 0..nkw {
+    // At most `name`, `context` and `eager_start` reach here (others take the fallback).
+    let mut argv = [cont, lp, ptr::null_mut(), ptr::null_mut(), ptr::null_mut()];
+    let mut names = [ptr::null_mut(); 3];
+    let mut n = 0;
+    for i in 0..nkw.min(3) {
         let k = ffi::PyTuple_GET_ITEM(kwnames, i as ffi::Py_ssize_t);
-        if !strings::kw_is(k, EAGER_START) && ffi::PyDict_SetItem(kwargs, k, *kwvalues.add(i)) < 0 {
-            ffi::Py_DECREF(kwargs);
-            return ptr::null_mut();
+        if !strings::kw_is(k, EAGER_START) {
+            names[n] = k;
+            argv[2 + n] = *kwvalues.add(i);
+            n += 1;
         }
     }
-    let argv = [(*f).ctor, lp, cs, kwargs];
-    let r = ffi::PyObject_Vectorcall(CONTINUE, argv.as_ptr(), 4, ptr::null_mut());
-    ffi::Py_DECREF(kwargs);
+    // The C Task with at most a context: built natively (its first step is queued
+    // without the Python `call_soon` on asyncio's own loops).
+    let ctor = (*f).ctor;
+    if ctor == crate::native_eager::c_task()
+        && (n == 0 || (n == 1 && strings::kw_is(names[0], strings::context())))
+    {
+        let context = if n == 1 { argv[2] } else { ptr::null_mut() };
+        let context = if context == ffi::Py_None() {
+            ptr::null_mut()
+        } else {
+            context
+        };
+        if let Some(task) = crate::native_eager::create_task(cont, lp, context) {
+            ffi::Py_DECREF(cont);
+            return task;
+        }
+    }
+    let call_names = if n == 0 {
+        ffi::Py_NewRef(LOOP_KWNAMES)
+    } else {
+        let t = ffi::PyTuple_New(1 + n as ffi::Py_ssize_t);
+        if t.is_null() {
+            ffi::Py_DECREF(cont);
+            return t;
+        }
+        ffi::PyTuple_SET_ITEM(t, 0, ffi::Py_NewRef(strings::loop_()));
+        for (i, k) in names.iter().take(n).enumerate() {
+            ffi::PyTuple_SET_ITEM(t, 1 + i as ffi::Py_ssize_t, ffi::Py_NewRef(*k));
+        }
+        t
+    };
+    let r = ffi::PyObject_Vectorcall(ctor, argv.as_ptr(), 1, call_names);
+    ffi::Py_DECREF(call_names);
+    ffi::Py_DECREF(cont);
     r
 }
 

@@ -22,6 +22,7 @@ mod eager;
 mod eager_factory;
 mod fullclass;
 mod gc;
+mod handle;
 mod introspect;
 mod monitor;
 mod native_eager;
@@ -147,15 +148,17 @@ fn _configure_eager(
 fn _configure_eager_factory(
     asyncio: &Bound<'_, PyAny>,
     task_like_future: &Bound<'_, PyAny>,
-    cont: &Bound<'_, PyAny>,
     tlf_init: &Bound<'_, PyAny>,
+    current_task: &Bound<'_, PyAny>,
+    current_tasks: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     unsafe {
         if !eager_factory::configure(
             asyncio.as_ptr(),
             task_like_future.as_ptr(),
-            cont.as_ptr(),
             tlf_init.as_ptr(),
+            current_task.as_ptr(),
+            current_tasks.as_ptr(),
         ) {
             return Err(PyErr::fetch(asyncio.py()));
         }
@@ -178,6 +181,53 @@ fn _new_eager_task_factory<'py>(
         let f = eager_factory::new(ctor.as_ptr(), py_factory.as_ptr());
         Bound::from_owned_ptr_or_err(ctor.py(), f)
     }
+}
+
+/// Turn on the native `call_soon` for asyncio's own loops (see handle.rs); returns
+/// whether it is on.
+#[pyfunction]
+fn _configure_handles(
+    handle_type: &Bound<'_, PyAny>,
+    reference: &Bound<'_, PyAny>,
+    base_call_soon: &Bound<'_, PyAny>,
+    base_call_soon_impl: &Bound<'_, PyAny>,
+    deque: &Bound<'_, PyAny>,
+) -> PyResult<bool> {
+    unsafe {
+        handle::configure(
+            handle_type.as_ptr(),
+            reference.as_ptr(),
+            base_call_soon.as_ptr(),
+            base_call_soon_impl.as_ptr(),
+            deque.as_ptr(),
+        )
+        .map_err(|_| PyErr::fetch(handle_type.py()))
+    }
+}
+
+/// `loop.call_soon(callback, context=context)` as the native factories queue a step.
+#[pyfunction]
+#[pyo3(signature = (r#loop, callback, context))]
+fn _call_soon<'py>(
+    r#loop: &Bound<'py, PyAny>,
+    callback: &Bound<'py, PyAny>,
+    context: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let context = if context.is_none() {
+        std::ptr::null_mut()
+    } else {
+        context.as_ptr()
+    };
+    unsafe {
+        let h = handle::call_soon(r#loop.as_ptr(), callback.as_ptr(), context);
+        Bound::from_owned_ptr_or_err(r#loop.py(), h)
+    }
+}
+
+/// Whether `_call_soon` builds Handles natively.
+#[pyfunction]
+fn _handles_native() -> bool {
+    handle::enabled()
 }
 
 /// Give the native-semantics eager factory the C Task type and `_current_tasks`, and
@@ -411,6 +461,8 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("CoroStart", m.getattr("CoroStartBase")?)?;
         let aw = awaiter::init(m.as_ptr());
         add_type(m, "CoroStartWrapperType", aw)?;
+        let cont = awaiter::init_continuation(m.as_ptr());
+        add_type(m, "CoroStartContinuation", cont)?;
         let ef = eager_factory::init(m.as_ptr());
         add_type(m, "EagerTaskFactory", ef)?;
         let (yield_once, head) = scheduling::init(m.as_ptr());
@@ -451,6 +503,9 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_configure_eager, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_eager_factory, m)?)?;
+    m.add_function(wrap_pyfunction!(_configure_handles, m)?)?;
+    m.add_function(wrap_pyfunction!(_call_soon, m)?)?;
+    m.add_function(wrap_pyfunction!(_handles_native, m)?)?;
     m.add_function(wrap_pyfunction!(_new_eager_task_factory, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_monitor, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_native_eager, m)?)?;

@@ -383,59 +383,21 @@ unsafe extern "C" fn factory_call(
     if running != lp {
         return fallback();
     }
-    let catcher = new_catcher(lp);
-    if catcher.is_null() {
-        return catcher;
-    }
     // While the Task is built, `_all_tasks.add` is the hook (only for plain coroutines and
     // str names, so no code of the caller's runs meanwhile): a Task that finishes in its
     // first step is then never put in the WeakSet (whose weak-reference callback would run
     // Python code when the Task dies), as with 3.12's eager tasks.
-    let hooked = ffi::PyCoro_CheckExact(coro) != 0
-        && (name.is_null() || ffi::PyUnicode_CheckExact(name) != 0)
-        && !HOOK.is_null()
-        && !WS_DATA.is_null()
-        && ffi::PyObject_SetAttr(ALL_TASKS, ADD, HOOK) == 0;
-    if !hooked {
-        ffi::PyErr_Clear();
-    }
-    let task = construct(coro, catcher, name, context);
-    if hooked && ffi::PyObject_DelAttr(ALL_TASKS, ADD) < 0 {
-        ffi::PyErr_Clear();
-    }
-    let c = catcher as *mut Catcher;
-    let swallowed = (*c).swallowed;
-    if task.is_null() {
-        release_catcher(catcher);
-        return task;
-    }
-    // Point the Task at the real loop (the catcher is its loop until now).
-    let slot = (task as *mut u8).add(LOOP_OFFSET) as *mut *mut ffi::PyObject;
-    if *slot != catcher {
-        release_catcher(catcher);
-        ffi::Py_DECREF(task);
-        crate::pyerr::set_string(
-            ffi::PyExc_RuntimeError,
-            c"asynkit native eager factory: the Task does not hold its loop where calibrated",
-        );
+    let hook = ffi::PyCoro_CheckExact(coro) != 0
+        && (name.is_null() || ffi::PyUnicode_CheckExact(name) != 0);
+    let Some(Built {
+        task,
+        step,
+        ctx,
+        swallowed,
+    }) = build(coro, lp, name, context, hook)
+    else {
         return ptr::null_mut();
-    }
-    *slot = ffi::Py_NewRef(lp);
-    ffi::Py_DECREF(catcher); // the Task's reference
-    let step = (*c).step;
-    let ctx = (*c).context;
-    (*c).step = ptr::null_mut();
-    (*c).context = ptr::null_mut();
-    release_catcher(catcher);
-    if step.is_null() {
-        ffi::Py_XDECREF(ctx);
-        ffi::Py_DECREF(task);
-        crate::pyerr::set_string(
-            ffi::PyExc_RuntimeError,
-            c"asynkit native eager factory: the Task did not schedule its first step",
-        );
-        return ptr::null_mut();
-    }
+    };
     // In `all_tasks()` during the first step; out again if it finished there.
     let registration = if swallowed {
         let r = register(task);
@@ -477,6 +439,123 @@ unsafe extern "C" fn factory_call(
         return ptr::null_mut();
     }
     task
+}
+
+/// A C Task built through a catcher, not yet scheduled: its first step and that step's
+/// context (what its constructor passed to `call_soon`), and whether its registration in
+/// `_all_tasks` was left to the caller (`hook`).
+struct Built {
+    task: *mut ffi::PyObject,
+    step: *mut ffi::PyObject,
+    ctx: *mut ffi::PyObject,
+    swallowed: bool,
+}
+
+/// `Task(coro, loop=lp[, name=..][, context=..])` for the C Task with a catcher as the
+/// loop while it is built; `hook`: shadow `_all_tasks.add` meanwhile (see `hook_add`).
+/// None with an exception set.
+unsafe fn build(
+    coro: *mut ffi::PyObject,
+    lp: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+    context: *mut ffi::PyObject,
+    hook: bool,
+) -> Option<Built> {
+    let catcher = new_catcher(lp);
+    if catcher.is_null() {
+        return None;
+    }
+    let hooked = hook
+        && !HOOK.is_null()
+        && !WS_DATA.is_null()
+        && ffi::PyObject_SetAttr(ALL_TASKS, ADD, HOOK) == 0;
+    if hook && !hooked {
+        ffi::PyErr_Clear();
+    }
+    let task = construct(coro, catcher, name, context);
+    if hooked && ffi::PyObject_DelAttr(ALL_TASKS, ADD) < 0 {
+        ffi::PyErr_Clear();
+    }
+    let c = catcher as *mut Catcher;
+    let swallowed = (*c).swallowed;
+    if task.is_null() {
+        release_catcher(catcher);
+        return None;
+    }
+    // Point the Task at the real loop (the catcher is its loop until now).
+    let slot = (task as *mut u8).add(LOOP_OFFSET) as *mut *mut ffi::PyObject;
+    if *slot != catcher {
+        release_catcher(catcher);
+        ffi::Py_DECREF(task);
+        crate::pyerr::set_string(
+            ffi::PyExc_RuntimeError,
+            c"asynkit native eager factory: the Task does not hold its loop where calibrated",
+        );
+        return None;
+    }
+    *slot = ffi::Py_NewRef(lp);
+    ffi::Py_DECREF(catcher); // the Task's reference
+    let step = (*c).step;
+    let ctx = (*c).context;
+    (*c).step = ptr::null_mut();
+    (*c).context = ptr::null_mut();
+    release_catcher(catcher);
+    if step.is_null() {
+        ffi::Py_XDECREF(ctx);
+        ffi::Py_DECREF(task);
+        crate::pyerr::set_string(
+            ffi::PyExc_RuntimeError,
+            c"asynkit native eager factory: the Task did not schedule its first step",
+        );
+        return None;
+    }
+    Some(Built {
+        task,
+        step,
+        ctx,
+        swallowed,
+    })
+}
+
+/// `asyncio.Task(coro, loop=lp[, context=context])` exactly as its constructor makes it
+/// (registered in `all_tasks()`, first step queued with its context), with the first step
+/// queued by `handle::call_soon` instead of the Python `loop.call_soon`. None when the
+/// fast path is off (the caller calls the constructor); otherwise the Task or null with
+/// an exception set.
+pub unsafe fn create_task(
+    coro: *mut ffi::PyObject,
+    lp: *mut ffi::PyObject,
+    context: *mut ffi::PyObject,
+) -> Option<*mut ffi::PyObject> {
+    if LOOP_OFFSET == 0 {
+        return None;
+    }
+    let Some(Built {
+        task, step, ctx, ..
+    }) = build(coro, lp, ptr::null_mut(), context, false)
+    else {
+        return Some(ptr::null_mut());
+    };
+    let h = crate::handle::call_soon(lp, step, ctx);
+    ffi::Py_DECREF(step);
+    ffi::Py_XDECREF(ctx);
+    if h.is_null() {
+        ffi::Py_DECREF(task);
+        return Some(h);
+    }
+    ffi::Py_DECREF(h);
+    Some(task)
+}
+
+/// The C `asyncio.Task` type while the fast path is on.
+pub fn c_task() -> *mut ffi::PyObject {
+    unsafe {
+        if LOOP_OFFSET == 0 {
+            ptr::null_mut()
+        } else {
+            C_TASK
+        }
+    }
 }
 
 /// `Task(coro, loop=catcher[, name=name][, context=context])`.

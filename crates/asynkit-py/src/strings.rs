@@ -8,6 +8,7 @@ static mut CONTEXT: *mut ffi::PyObject = ptr::null_mut();
 static mut CORO: *mut ffi::PyObject = ptr::null_mut();
 static mut AUTOSTART: *mut ffi::PyObject = ptr::null_mut();
 static mut COROSTART: *mut ffi::PyObject = ptr::null_mut();
+static mut LOOP: *mut ffi::PyObject = ptr::null_mut();
 
 pub unsafe fn init() -> bool {
     unsafe fn intern(s: &std::ffi::CStr) -> *mut ffi::PyObject {
@@ -19,7 +20,8 @@ pub unsafe fn init() -> bool {
     CORO = intern(c"coro");
     AUTOSTART = intern(c"autostart");
     COROSTART = intern(c"CoroStart");
-    [THROW, CLOSE, CONTEXT, CORO, AUTOSTART, COROSTART]
+    LOOP = intern(c"loop");
+    [THROW, CLOSE, CONTEXT, CORO, AUTOSTART, COROSTART, LOOP]
         .iter()
         .all(|p| !p.is_null())
 }
@@ -47,6 +49,11 @@ pub fn autostart() -> *mut ffi::PyObject {
 #[inline]
 pub fn corostart() -> *mut ffi::PyObject {
     unsafe { COROSTART }
+}
+
+#[inline]
+pub fn loop_() -> *mut ffi::PyObject {
+    unsafe { LOOP }
 }
 
 /// Is the keyword `kw` equal to the interned name `name`? (pointer first, then value)

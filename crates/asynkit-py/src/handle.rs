@@ -1,0 +1,304 @@
+//! `loop.call_soon(callback, context=ctx)` without its two Python frames, on asyncio's
+//! own loops.
+//!
+//! On a loop whose `call_soon` and `_call_soon` are `BaseEventLoop`'s, that is not closed
+//! and not in debug mode, `call_soon(cb, context=ctx)` is exactly: build
+//! `events.Handle(cb, (), loop, ctx)` and append it to `loop._ready`. Here that Handle is
+//! a genuine `asyncio.Handle` whose slots are written directly: their offsets come from
+//! the class's member descriptors, and `configure` checks the result against a Handle
+//! that `Handle.__init__` built. Every other loop (and debug mode, which records source
+//! tracebacks and checks the thread) gets `loop.call_soon(...)` itself.
+use pyo3::ffi;
+use std::ptr;
+
+/// The slots `Handle.__init__` sets, in this order.
+const SLOTS: [&std::ffi::CStr; 7] = [
+    c"_callback",
+    c"_args",
+    c"_cancelled",
+    c"_loop",
+    c"_source_traceback",
+    c"_repr",
+    c"_context",
+];
+const CALLBACK: usize = 0;
+const ARGS: usize = 1;
+const CANCELLED: usize = 2;
+const LOOP: usize = 3;
+const SOURCE_TRACEBACK: usize = 4;
+const REPR: usize = 5;
+const CONTEXT: usize = 6;
+
+/// `asyncio.Handle`, or null while the native path is off.
+static mut HANDLE: *mut ffi::PyTypeObject = ptr::null_mut();
+static mut OFFSETS: [usize; 7] = [0; 7];
+static mut NAMES: [*mut ffi::PyObject; 7] = [ptr::null_mut(); 7];
+/// `BaseEventLoop.call_soon` / `._call_soon`, `collections.deque` and its `append`.
+static mut BASE_CALL_SOON: *mut ffi::PyObject = ptr::null_mut();
+static mut BASE_CALL_SOON_IMPL: *mut ffi::PyObject = ptr::null_mut();
+static mut DEQUE: *mut ffi::PyObject = ptr::null_mut();
+static mut DEQUE_APPEND: *mut ffi::PyObject = ptr::null_mut();
+static mut S_CALL_SOON: *mut ffi::PyObject = ptr::null_mut();
+static mut S_CALL_SOON_IMPL: *mut ffi::PyObject = ptr::null_mut();
+static mut S_CLOSED: *mut ffi::PyObject = ptr::null_mut();
+static mut S_DEBUG: *mut ffi::PyObject = ptr::null_mut();
+static mut S_READY: *mut ffi::PyObject = ptr::null_mut();
+static mut S_APPEND: *mut ffi::PyObject = ptr::null_mut();
+static mut CONTEXT_KWNAMES: *mut ffi::PyObject = ptr::null_mut();
+/// The last loop type (with its version tag) whose class-level `_call_soon` is asyncio's.
+static mut PLAIN_TYPE: (*mut ffi::PyTypeObject, u32) = (ptr::null_mut(), 0);
+
+extern "C" {
+    static mut PyMethod_Type: ffi::PyTypeObject;
+    fn PyMethod_Function(m: *mut ffi::PyObject) -> *mut ffi::PyObject;
+    fn PyMethod_Self(m: *mut ffi::PyObject) -> *mut ffi::PyObject;
+}
+
+/// A member descriptor's layout (`PyMemberDescrObject`, the same on 3.10-3.14).
+#[repr(C)]
+struct MemberDescr {
+    common: ffi::PyDescrObject,
+    d_member: *mut ffi::PyMemberDef,
+}
+
+/// Turn the native path on for `handle_type` (`asyncio.Handle`), given `reference`, a
+/// Handle built by its `__init__` for a loop not in debug mode, and the stock
+/// `call_soon` / `_call_soon` functions. Returns whether it is on; a Handle built here
+/// from `reference`'s own arguments must read back identically slot by slot.
+pub unsafe fn configure(
+    handle_type: *mut ffi::PyObject,
+    reference: *mut ffi::PyObject,
+    base_call_soon: *mut ffi::PyObject,
+    base_call_soon_impl: *mut ffi::PyObject,
+    deque: *mut ffi::PyObject,
+) -> Result<bool, ()> {
+    HANDLE = ptr::null_mut();
+    if S_CALL_SOON.is_null() {
+        for (i, name) in SLOTS.iter().enumerate() {
+            NAMES[i] = ffi::PyUnicode_InternFromString(name.as_ptr());
+        }
+        S_CALL_SOON = ffi::PyUnicode_InternFromString(c"call_soon".as_ptr());
+        S_CALL_SOON_IMPL = ffi::PyUnicode_InternFromString(c"_call_soon".as_ptr());
+        S_CLOSED = ffi::PyUnicode_InternFromString(c"_closed".as_ptr());
+        S_DEBUG = ffi::PyUnicode_InternFromString(c"_debug".as_ptr());
+        S_READY = ffi::PyUnicode_InternFromString(c"_ready".as_ptr());
+        S_APPEND = ffi::PyUnicode_InternFromString(c"append".as_ptr());
+        CONTEXT_KWNAMES = ffi::PyTuple_Pack(1, crate::strings::context());
+        let names = NAMES;
+        let more = [
+            S_CALL_SOON,
+            S_CALL_SOON_IMPL,
+            S_CLOSED,
+            S_DEBUG,
+            S_READY,
+            S_APPEND,
+            CONTEXT_KWNAMES,
+        ];
+        if names.iter().chain(more.iter()).any(|p| p.is_null()) {
+            return Err(());
+        }
+    }
+    crate::pyerr::set_static(&raw mut BASE_CALL_SOON, base_call_soon);
+    crate::pyerr::set_static(&raw mut BASE_CALL_SOON_IMPL, base_call_soon_impl);
+    crate::pyerr::set_static(&raw mut DEQUE, deque);
+    PLAIN_TYPE = (ptr::null_mut(), 0);
+    if ffi::PyType_Check(handle_type) == 0 || ffi::PyType_Check(deque) == 0 {
+        return Ok(false);
+    }
+    let append = ffi::PyObject_GetAttr(deque, S_APPEND);
+    if append.is_null() {
+        return Err(());
+    }
+    crate::pyerr::set_static(&raw mut DEQUE_APPEND, append);
+    ffi::Py_DECREF(append);
+    let tp = handle_type as *mut ffi::PyTypeObject;
+    let basic = (*tp).tp_basicsize as usize;
+    for i in 0..SLOTS.len() {
+        let d = ffi::PyObject_GetAttr(handle_type, NAMES[i]);
+        if d.is_null() {
+            ffi::PyErr_Clear();
+            return Ok(false);
+        }
+        let member = ffi::Py_TYPE(d) == &raw mut ffi::PyMemberDescr_Type;
+        let m = if member {
+            (*(d as *mut MemberDescr)).d_member
+        } else {
+            ptr::null_mut()
+        };
+        ffi::Py_DECREF(d);
+        if m.is_null() || (*m).type_code != ffi::Py_T_OBJECT_EX {
+            return Ok(false);
+        }
+        let off = (*m).offset as usize;
+        if off < std::mem::size_of::<ffi::PyObject>() || off + 8 > basic {
+            return Ok(false);
+        }
+        OFFSETS[i] = off;
+    }
+    // Build one from the reference's arguments and compare every slot.
+    let mut values = [ptr::null_mut(); 7];
+    for i in 0..SLOTS.len() {
+        values[i] = ffi::PyObject_GetAttr(reference, NAMES[i]);
+    }
+    let mut same = values.iter().all(|v| !v.is_null());
+    if same {
+        HANDLE = tp;
+        let h = make(
+            values[CALLBACK],
+            values[ARGS],
+            values[LOOP],
+            values[CONTEXT],
+        );
+        HANDLE = ptr::null_mut();
+        if h.is_null() {
+            same = false;
+        } else {
+            for i in 0..SLOTS.len() {
+                let v = ffi::PyObject_GetAttr(h, NAMES[i]);
+                same &=
+                    !v.is_null() && ffi::PyObject_RichCompareBool(v, values[i], ffi::Py_EQ) == 1;
+                ffi::Py_XDECREF(v);
+            }
+            ffi::Py_DECREF(h);
+        }
+    }
+    ffi::PyErr_Clear();
+    for v in values {
+        ffi::Py_XDECREF(v);
+    }
+    if same {
+        HANDLE = tp;
+    }
+    Ok(same)
+}
+
+/// A new `Handle(callback, args, loop, context)` for a loop not in debug mode.
+unsafe fn make(
+    callback: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    lp: *mut ffi::PyObject,
+    context: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let tp = HANDLE;
+    let alloc = (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc);
+    let h = alloc(tp, 0);
+    if h.is_null() {
+        return h;
+    }
+    let none = ffi::Py_None();
+    let values = [
+        (CALLBACK, callback),
+        (ARGS, args),
+        (CANCELLED, ffi::Py_False()),
+        (LOOP, lp),
+        (SOURCE_TRACEBACK, none),
+        (REPR, none),
+        (CONTEXT, context),
+    ];
+    for (i, v) in values {
+        let slot = (h as *mut u8).add(OFFSETS[i]) as *mut *mut ffi::PyObject;
+        crate::debug_check!((*slot).is_null());
+        *slot = ffi::Py_NewRef(v);
+    }
+    h
+}
+
+/// Whether `lp` is a loop whose `call_soon` is asyncio's own, not closed and not in debug
+/// mode; `Err` with an exception set.
+unsafe fn is_plain(lp: *mut ffi::PyObject) -> Result<bool, ()> {
+    if HANDLE.is_null() {
+        return Ok(false);
+    }
+    let tp = ffi::Py_TYPE(lp);
+    let (known, tag) = PLAIN_TYPE;
+    if known != tp || tag != (*tp).tp_version_tag || tag == 0 {
+        let m = ffi::PyObject_GetAttr(tp as *mut ffi::PyObject, S_CALL_SOON_IMPL);
+        if m.is_null() {
+            ffi::PyErr_Clear();
+            return Ok(false);
+        }
+        ffi::Py_DECREF(m);
+        if m != BASE_CALL_SOON_IMPL || (*tp).tp_version_tag == 0 {
+            return Ok(false);
+        }
+        PLAIN_TYPE = (tp, (*tp).tp_version_tag);
+    }
+    // `call_soon` through the instance: catches overrides at every level.
+    let bound = ffi::PyObject_GetAttr(lp, S_CALL_SOON);
+    if bound.is_null() {
+        return Err(());
+    }
+    let plain = ffi::Py_TYPE(bound) == &raw mut PyMethod_Type
+        && PyMethod_Function(bound) == BASE_CALL_SOON
+        && PyMethod_Self(bound) == lp;
+    ffi::Py_DECREF(bound);
+    if !plain {
+        return Ok(false);
+    }
+    for name in [S_CLOSED, S_DEBUG] {
+        let v = ffi::PyObject_GetAttr(lp, name);
+        if v.is_null() {
+            ffi::PyErr_Clear();
+            return Ok(false);
+        }
+        let set = v != ffi::Py_False();
+        ffi::Py_DECREF(v);
+        if set {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `lp.call_soon(callback, context=context)` (context may be null); the new handle.
+pub unsafe fn call_soon(
+    lp: *mut ffi::PyObject,
+    callback: *mut ffi::PyObject,
+    context: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    match is_plain(lp) {
+        Err(()) => return ptr::null_mut(),
+        Ok(true) if !context.is_null() => {
+            let ready = ffi::PyObject_GetAttr(lp, S_READY);
+            if ready.is_null() {
+                return ready;
+            }
+            if ffi::Py_TYPE(ready) as *mut ffi::PyObject == DEQUE {
+                let empty = ffi::PyTuple_New(0);
+                let h = if empty.is_null() {
+                    empty
+                } else {
+                    let h = make(callback, empty, lp, context);
+                    ffi::Py_DECREF(empty);
+                    h
+                };
+                let r = if h.is_null() {
+                    h
+                } else {
+                    let argv = [ready, h];
+                    ffi::PyObject_Vectorcall(DEQUE_APPEND, argv.as_ptr(), 2, ptr::null_mut())
+                };
+                ffi::Py_DECREF(ready);
+                if r.is_null() {
+                    ffi::Py_XDECREF(h);
+                    return r;
+                }
+                ffi::Py_DECREF(r);
+                return h;
+            }
+            ffi::Py_DECREF(ready);
+        }
+        Ok(_) => {}
+    }
+    let argv = [lp, callback, context];
+    if context.is_null() {
+        ffi::PyObject_VectorcallMethod(S_CALL_SOON, argv.as_ptr(), 2, ptr::null_mut())
+    } else {
+        ffi::PyObject_VectorcallMethod(S_CALL_SOON, argv.as_ptr(), 2, CONTEXT_KWNAMES)
+    }
+}
+
+/// Whether the native path is on (for tests).
+pub fn enabled() -> bool {
+    unsafe { !HANDLE.is_null() }
+}

@@ -47,6 +47,99 @@ def test_full_class_instance_dicts_are_separate() -> None:
 
 
 @native
+def test_full_class_instance_dicts_in_depth() -> None:
+    """Instance dicts are per instance however they are reached (on 3.11 instances start
+    out sharing one empty dict that must never be written)."""
+    cls = ac._CCoroStart
+    a, b = cls(trivial(1)), cls(trivial(2))
+    vars(a)["k"] = 1
+    assert a.k == 1 and vars(b) == {} and not hasattr(b, "k")
+    b.__dict__ = {"m": 2}
+    assert b.m == 2 and vars(cls(trivial(3))) == {}
+    del b.m
+    assert vars(b) == {}
+    with pytest.raises(AttributeError):
+        del b.missing
+    c = cls(trivial(4))
+    try:
+        object.__setattr__(c, "n", 3)  # refused on 3.11 (the class has its own setattr)
+    except TypeError:
+        pass
+    assert vars(cls(trivial(5))) == {}
+    c.n = 4
+    assert c.n == 4 and vars(cls(trivial(6))) == {}
+
+
+@native
+def test_full_class_is_immutable_but_subclassable() -> None:
+    cls = ac._CCoroStart
+    with pytest.raises(TypeError):
+        cls.extra = 1  # type: ignore[attr-defined]
+
+    class Sub(cls):  # type: ignore[misc, valid-type]
+        pass
+
+    Sub.extra = 2  # type: ignore[attr-defined]
+    s = Sub(trivial(7))
+    s.attr = 1
+    assert s.extra == 2 and vars(s) == {"attr": 1} and s.result() == 7
+    assert vars(cls(trivial(8))) == {}
+
+
+@native
+def test_instances_reused_without_leaks() -> None:
+    """Dead instances go to a free list; nothing of a previous life shows in a new one."""
+    import gc
+
+    cls = ac._CCoroStart
+    for i in range(100):
+        cs = cls(trivial(i))
+        cs.tag = i
+        assert cs.result() == i
+        del cs
+    fresh = cls(trivial("x"))
+    assert vars(fresh) == {} and fresh.result() == "x"
+    gc.collect()
+    before = len(gc.get_objects())
+    for i in range(20000):
+        cs = cls(trivial(i))
+        if i % 3 == 0:
+            cs.tag = i
+        if i % 5 == 0:
+            cs.cycle = cs  # collected by the GC
+    del cs
+    gc.collect()
+    assert len(gc.get_objects()) - before < 50
+
+
+@native
+def test_eager_done_future_in_debug_mode() -> None:
+    """The done Future of an eager start asks the loop for get_debug() like any Future."""
+
+    class Loop(asyncio.SelectorEventLoop):
+        asked = 0
+
+        def get_debug(self) -> bool:
+            Loop.asked += 1
+            return super().get_debug()
+
+    for loop in (asyncio.new_event_loop(), Loop()):
+        loop.set_debug(True)
+
+        async def main() -> None:
+            fut = asynkit.eager(trivial(9))
+            assert fut.get_loop() is asyncio.get_running_loop()
+            assert fut._source_traceback  # type: ignore[attr-defined]
+            assert await fut == 9
+
+        try:
+            loop.run_until_complete(main())
+        finally:
+            loop.close()
+    assert Loop.asked > 0
+
+
+@native
 def test_subclass_with_init() -> None:
     class Sub(ac._CCoroStart):  # type: ignore[misc, valid-type]
         def __init__(self, coro: Any, **kwargs: Any) -> None:

@@ -139,8 +139,7 @@ pub unsafe fn create(
     if driver.is_null() {
         return ptr::null_mut();
     }
-    let alloc = (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc);
-    let obj = alloc(tp, 0);
+    let obj = crate::fullclass::alloc(tp);
     if obj.is_null() {
         ffi::Py_DECREF(driver);
         return ptr::null_mut();
@@ -164,8 +163,7 @@ pub unsafe fn create_pending(
     driver: *mut ffi::PyObject,
     value: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    let alloc = (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc);
-    let obj = alloc(tp, 0);
+    let obj = crate::fullclass::alloc(tp);
     if obj.is_null() {
         ffi::Py_DECREF(driver);
         ffi::Py_DECREF(value);

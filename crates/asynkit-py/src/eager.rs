@@ -282,11 +282,21 @@ pub unsafe fn init_c_future(fut: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> 
         );
         return -1;
     };
-    if ffi::PyDict_SetItem(LOOP_KWARGS, LOOP_NAME, lp) < 0 {
+    // Initialised with a stand-in loop that answers `get_debug()` natively, then pointed
+    // at `lp` (see `native_eager::loop_proxy`).
+    let proxy = crate::native_eager::loop_proxy(lp);
+    let arg = if proxy.is_null() { lp } else { proxy };
+    if ffi::PyDict_SetItem(LOOP_KWARGS, LOOP_NAME, arg) < 0 {
+        if !proxy.is_null() {
+            crate::native_eager::unproxy(fut, proxy, lp);
+        }
         return -1;
     }
     let r = init(fut, EMPTY_TUPLE, LOOP_KWARGS);
     ffi::PyDict_SetItem(LOOP_KWARGS, LOOP_NAME, ffi::Py_None());
+    if !proxy.is_null() {
+        crate::native_eager::unproxy(fut, proxy, lp);
+    }
     r
 }
 

@@ -5,6 +5,16 @@
 //! but its instances go through `type.__call__` and `subtype_dealloc` on every
 //! construction. Built here, with the same bases, a `__dict__` of its own (via
 //! `__dictoffset__`) and the vectorcall constructor, the class costs what the base costs.
+//!
+//! Two more things keep `CoroStart(coro)`, `cs.done()`, `cs.result()` close to a plain
+//! `await`:
+//! * the class is immutable (like a builtin), so the interpreter calls its vectorcall
+//!   constructor directly (3.11's PRECALL_BUILTIN_CLASS), and dead instances go to a small
+//!   free list instead of back to the allocator;
+//! * on 3.11, whose method-call specialisation (LOAD_METHOD_WITH_DICT) needs an instance
+//!   dict to exist, every instance starts with one shared, always-empty dict; the first
+//!   attribute write (or `__dict__` access) gives the instance a dict of its own first.
+//!   (3.12+ specialise a missing dict; 3.10 does not specialise.)
 use crate::corostart::{self, CoroStart};
 use pyo3::ffi;
 use std::os::raw::{c_int, c_void};
@@ -17,6 +27,84 @@ struct Full {
 }
 
 const DICT_OFFSET: usize = std::mem::offset_of!(Full, dict);
+
+/// The class (exact instances only use the free list and the shared dict).
+static mut FULL_TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
+const FREE_MAX: usize = if cfg!(Py_GIL_DISABLED) { 0 } else { 32 };
+/// Untracked, cleared instances whose memory is kept for reuse.
+static mut FREE: [*mut ffi::PyObject; 32] = [ptr::null_mut(); 32];
+static mut NFREE: usize = 0;
+/// The shared empty instance dict (3.11).
+#[cfg(all(Py_3_11, not(Py_3_12)))]
+static mut SHARED_DICT: *mut ffi::PyObject = ptr::null_mut();
+
+/// A new instance of `tp` (tracked, fields null), from the free list when `tp` is the class.
+pub unsafe fn alloc(tp: *mut ffi::PyTypeObject) -> *mut ffi::PyObject {
+    if tp != FULL_TYPE {
+        let alloc = (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc);
+        return alloc(tp, 0);
+    }
+    let obj = if NFREE > 0 {
+        NFREE -= 1;
+        let obj = FREE[NFREE];
+        ffi::PyObject_Init(obj, tp);
+        ffi::PyObject_GC_Track(obj as *mut c_void);
+        obj
+    } else {
+        ffi::PyType_GenericAlloc(tp, 0)
+    };
+    #[cfg(all(Py_3_11, not(Py_3_12)))]
+    if !obj.is_null() {
+        (*(obj as *mut Full)).dict = ffi::Py_NewRef(SHARED_DICT);
+    }
+    obj
+}
+
+/// Give an instance holding the shared dict a dict of its own.
+#[inline]
+unsafe fn own_dict(obj: *mut ffi::PyObject) -> c_int {
+    #[cfg(all(Py_3_11, not(Py_3_12)))]
+    {
+        let f = obj as *mut Full;
+        if (*f).dict == SHARED_DICT {
+            let d = ffi::PyDict_New();
+            if d.is_null() {
+                return -1;
+            }
+            (*f).dict = d;
+            ffi::Py_DECREF(SHARED_DICT);
+        }
+    }
+    let _ = obj;
+    0
+}
+
+#[cfg(all(Py_3_11, not(Py_3_12)))]
+unsafe extern "C" fn tp_setattro(
+    obj: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+) -> c_int {
+    if own_dict(obj) < 0 {
+        return -1;
+    }
+    ffi::PyObject_GenericSetAttr(obj, name, value)
+}
+
+unsafe extern "C" fn get_dict(obj: *mut ffi::PyObject, _: *mut c_void) -> *mut ffi::PyObject {
+    if own_dict(obj) < 0 {
+        return ptr::null_mut();
+    }
+    ffi::PyObject_GenericGetDict(obj, ptr::null_mut())
+}
+
+unsafe extern "C" fn set_dict(
+    obj: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+    _: *mut c_void,
+) -> c_int {
+    ffi::PyObject_GenericSetDict(obj, value, ptr::null_mut())
+}
 
 unsafe extern "C" fn tp_traverse(
     obj: *mut ffi::PyObject,
@@ -41,6 +129,15 @@ unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
 }
 
 unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
+    let tp = ffi::Py_TYPE(obj);
+    if tp == FULL_TYPE && NFREE < FREE_MAX {
+        ffi::PyObject_GC_UnTrack(obj as *mut c_void);
+        tp_clear(obj);
+        FREE[NFREE] = obj;
+        NFREE += 1;
+        ffi::Py_DECREF(tp as *mut ffi::PyObject);
+        return;
+    }
     crate::gc::dealloc(obj, tp_clear);
 }
 
@@ -56,7 +153,30 @@ pub unsafe fn make(module: *mut ffi::PyObject, mixin: *mut ffi::PyObject) -> *mu
         },
         ffi::PyMemberDef::default(),
     ]));
-    let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
+    #[cfg(all(Py_3_11, not(Py_3_12)))]
+    if SHARED_DICT.is_null() {
+        SHARED_DICT = ffi::PyDict_New();
+        if SHARED_DICT.is_null() {
+            return ptr::null_mut();
+        }
+    }
+    let getset: &'static mut [ffi::PyGetSetDef] = Box::leak(Box::new([
+        ffi::PyGetSetDef {
+            name: c"__dict__".as_ptr(),
+            get: Some(get_dict),
+            set: Some(set_dict),
+            doc: ptr::null(),
+            closure: ptr::null_mut(),
+        },
+        ffi::PyGetSetDef {
+            name: ptr::null(),
+            get: None,
+            set: None,
+            doc: ptr::null(),
+            closure: ptr::null_mut(),
+        },
+    ]));
+    let mut slots: Vec<ffi::PyType_Slot> = vec![
         ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: tp_dealloc as *mut c_void },
         ffi::PyType_Slot { slot: ffi::Py_tp_traverse, pfunc: tp_traverse as *mut c_void },
         ffi::PyType_Slot { slot: ffi::Py_tp_clear, pfunc: tp_clear as *mut c_void },
@@ -70,13 +190,26 @@ pub unsafe fn make(module: *mut ffi::PyObject, mixin: *mut ffi::PyObject) -> *mu
             slot: ffi::Py_tp_doc,
             pfunc: c"CoroStart(coro, *, context=None, autostart=True)\n--\n\nStart a coroutine eagerly; await the instance to continue it (Rust engine).".as_ptr() as *mut c_void,
         },
-        ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
-    ]));
+        ffi::PyType_Slot { slot: ffi::Py_tp_getset, pfunc: getset.as_mut_ptr() as *mut c_void },
+    ];
+    #[cfg(all(Py_3_11, not(Py_3_12)))]
+    slots.push(ffi::PyType_Slot {
+        slot: ffi::Py_tp_setattro,
+        pfunc: tp_setattro as *mut c_void,
+    });
+    slots.push(ffi::PyType_Slot {
+        slot: 0,
+        pfunc: ptr::null_mut(),
+    });
+    let slots = slots.leak();
     let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
         name: c"asynkit.coroutine._CCoroStart".as_ptr(),
         basicsize: std::mem::size_of::<Full>() as c_int,
         itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_BASETYPE | ffi::Py_TPFLAGS_HAVE_GC) as _,
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_BASETYPE
+            | ffi::Py_TPFLAGS_HAVE_GC
+            | ffi::Py_TPFLAGS_IMMUTABLETYPE) as _,
         slots: slots.as_mut_ptr(),
     }));
     let bases = ffi::PyTuple_Pack(2, corostart::type_object() as *mut ffi::PyObject, mixin);
@@ -89,5 +222,6 @@ pub unsafe fn make(module: *mut ffi::PyObject, mixin: *mut ffi::PyObject) -> *mu
         return ptr::null_mut();
     }
     (*(tp as *mut ffi::PyTypeObject)).tp_vectorcall = Some(corostart::tp_vectorcall);
+    FULL_TYPE = tp as *mut ffi::PyTypeObject;
     tp
 }

@@ -547,6 +547,31 @@ pub unsafe fn create_task(
     Some(task)
 }
 
+/// A stand-in loop for initialising a C Future (or Task) of `lp`: the C `__init__` asks
+/// it for `get_debug()`, answered without a Python frame on loops using
+/// `BaseEventLoop.get_debug`. Null when the fast path is off (pass `lp` itself). After
+/// the init, `unproxy` points the object at `lp`.
+pub unsafe fn loop_proxy(lp: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    if LOOP_OFFSET == 0 {
+        return ptr::null_mut();
+    }
+    let catcher = new_catcher(lp);
+    if catcher.is_null() {
+        ffi::PyErr_Clear();
+    }
+    catcher
+}
+
+/// Undo `loop_proxy` on `fut` (whose init may have failed) and drop the proxy.
+pub unsafe fn unproxy(fut: *mut ffi::PyObject, proxy: *mut ffi::PyObject, lp: *mut ffi::PyObject) {
+    let slot = (fut as *mut u8).add(LOOP_OFFSET) as *mut *mut ffi::PyObject;
+    if *slot == proxy {
+        *slot = ffi::Py_NewRef(lp);
+        ffi::Py_DECREF(proxy);
+    }
+    release_catcher(proxy);
+}
+
 /// The C `asyncio.Task` type while the fast path is on.
 pub fn c_task() -> *mut ffi::PyObject {
     unsafe {

@@ -8,9 +8,9 @@
 //!
 //! Two more things keep `CoroStart(coro)`, `cs.done()`, `cs.result()` close to a plain
 //! `await`:
-//! * the class is immutable (like a builtin), so the interpreter calls its vectorcall
-//!   constructor directly (3.11's PRECALL_BUILTIN_CLASS), and dead instances go to a small
-//!   free list instead of back to the allocator;
+//! * on 3.11 the class is immutable (like a builtin), so the interpreter calls its
+//!   vectorcall constructor directly (PRECALL_BUILTIN_CLASS); dead instances go to a
+//!   small free list instead of back to the allocator;
 //! * on 3.11, whose method-call specialisation (LOAD_METHOD_WITH_DICT) needs an instance
 //!   dict to exist, every instance starts with one shared, always-empty dict; the first
 //!   attribute write (or `__dict__` access) gives the instance a dict of its own first.
@@ -27,6 +27,14 @@ struct Full {
 }
 
 const DICT_OFFSET: usize = std::mem::offset_of!(Full, dict);
+
+/// Immutable on 3.11 only: 3.12+ deprecate (3.14 refuses) an immutable type with mutable
+/// bases, and the Python mixin is one.
+const IMMUTABLE: std::os::raw::c_ulong = if cfg!(all(Py_3_11, not(Py_3_12))) {
+    ffi::Py_TPFLAGS_IMMUTABLETYPE
+} else {
+    0
+};
 
 /// The class (exact instances only use the free list and the shared dict).
 static mut FULL_TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
@@ -206,10 +214,8 @@ pub unsafe fn make(module: *mut ffi::PyObject, mixin: *mut ffi::PyObject) -> *mu
         name: c"asynkit.coroutine._CCoroStart".as_ptr(),
         basicsize: std::mem::size_of::<Full>() as c_int,
         itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_BASETYPE
-            | ffi::Py_TPFLAGS_HAVE_GC
-            | ffi::Py_TPFLAGS_IMMUTABLETYPE) as _,
+        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_BASETYPE | ffi::Py_TPFLAGS_HAVE_GC | IMMUTABLE)
+            as _,
         slots: slots.as_mut_ptr(),
     }));
     let bases = ffi::PyTuple_Pack(2, corostart::type_object() as *mut ffi::PyObject, mixin);

@@ -214,8 +214,10 @@ pub unsafe fn make(module: *mut ffi::PyObject, mixin: *mut ffi::PyObject) -> *mu
         name: c"asynkit.coroutine._CCoroStart".as_ptr(),
         basicsize: std::mem::size_of::<Full>() as c_int,
         itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_BASETYPE | ffi::Py_TPFLAGS_HAVE_GC | IMMUTABLE)
-            as _,
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_BASETYPE
+            | ffi::Py_TPFLAGS_HAVE_GC
+            | IMMUTABLE) as _,
         slots: slots.as_mut_ptr(),
     }));
     let bases = ffi::PyTuple_Pack(2, corostart::type_object() as *mut ffi::PyObject, mixin);

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
 from .loop.default import SchedulingLoopHelper, TaskTypes
-from .loop.eventloop import SchedulingMixin
+from .loop.eventloop import SchedulingMixin, _native_call_soon
 from .loop.extensions import get_scheduling_loop, ready_tasks
 from .loop.schedulingloop import AbstractSchedulingLoop
 from .loop.types import TaskAny
@@ -65,7 +65,8 @@ _fast_loop: Callable[[], Any] = _dead_ref
 # ... and, among those, the last one whose call_soon is asyncio's own: there, while not in
 # debug mode, ``loop.call_soon(cb, *args)`` is exactly ``_ready.append(Handle(...))``.
 _plain_loop: Callable[[], Any] = _dead_ref
-_BASE_CALL_SOON = (asyncio.BaseEventLoop.call_soon, asyncio.BaseEventLoop._call_soon)
+# asyncio's call_soon, or the scheduling loops' native one (same behaviour).
+_BASE_CALL_SOON = {asyncio.BaseEventLoop.call_soon, _native_call_soon} - {None}
 _Handle = asyncio.Handle
 
 
@@ -93,7 +94,10 @@ def _view(loop: Any) -> AbstractSchedulingLoop:
             return sl
         _fast_loop = ref
         cls = type(loop)
-        if (cls.call_soon, getattr(cls, "_call_soon", None)) == _BASE_CALL_SOON:
+        if (
+            cls.call_soon in _BASE_CALL_SOON
+            and getattr(cls, "_call_soon", None) is asyncio.BaseEventLoop._call_soon
+        ):
             _plain_loop = ref
     return sl
 

@@ -203,27 +203,9 @@ unsafe fn make(
     h
 }
 
-/// Whether `lp` is a loop whose `call_soon` is asyncio's own, not closed and not in debug
-/// mode; `Err` with an exception set.
-unsafe fn is_plain(lp: *mut ffi::PyObject) -> Result<bool, ()> {
-    if HANDLE.is_null() {
-        return Ok(false);
-    }
-    let tp = ffi::Py_TYPE(lp);
-    let (known, tag) = PLAIN_TYPE;
-    if known != tp || tag != (*tp).tp_version_tag || tag == 0 {
-        let m = ffi::PyObject_GetAttr(tp as *mut ffi::PyObject, S_CALL_SOON_IMPL);
-        if m.is_null() {
-            ffi::PyErr_Clear();
-            return Ok(false);
-        }
-        ffi::Py_DECREF(m);
-        if m != BASE_CALL_SOON_IMPL || (*tp).tp_version_tag == 0 {
-            return Ok(false);
-        }
-        PLAIN_TYPE = (tp, (*tp).tp_version_tag);
-    }
-    // `call_soon` through the instance: catches overrides at every level.
+/// Whether `lp.call_soon` is asyncio's own (however it is looked up); `Err` with an
+/// exception set.
+unsafe fn call_soon_is_base(lp: *mut ffi::PyObject) -> Result<bool, ()> {
     let bound = ffi::PyObject_GetAttr(lp, S_CALL_SOON);
     if bound.is_null() {
         return Err(());
@@ -232,22 +214,7 @@ unsafe fn is_plain(lp: *mut ffi::PyObject) -> Result<bool, ()> {
         && PyMethod_Function(bound) == BASE_CALL_SOON
         && PyMethod_Self(bound) == lp;
     ffi::Py_DECREF(bound);
-    if !plain {
-        return Ok(false);
-    }
-    for name in [S_CLOSED, S_DEBUG] {
-        let v = ffi::PyObject_GetAttr(lp, name);
-        if v.is_null() {
-            ffi::PyErr_Clear();
-            return Ok(false);
-        }
-        let set = v != ffi::Py_False();
-        ffi::Py_DECREF(v);
-        if set {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    Ok(plain)
 }
 
 /// `lp.call_soon(callback, context=context)` (context may be null); the new handle.
@@ -256,39 +223,27 @@ pub unsafe fn call_soon(
     callback: *mut ffi::PyObject,
     context: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    match is_plain(lp) {
-        Err(()) => return ptr::null_mut(),
-        Ok(true) if !context.is_null() => {
-            let ready = ffi::PyObject_GetAttr(lp, S_READY);
-            if ready.is_null() {
-                return ready;
-            }
-            if ffi::Py_TYPE(ready) as *mut ffi::PyObject == DEQUE {
-                let empty = ffi::PyTuple_New(0);
-                let h = if empty.is_null() {
-                    empty
-                } else {
-                    let h = make(callback, empty, lp, context);
-                    ffi::Py_DECREF(empty);
-                    h
-                };
-                let r = if h.is_null() {
-                    h
-                } else {
-                    let argv = [ready, h];
-                    ffi::PyObject_Vectorcall(DEQUE_APPEND, argv.as_ptr(), 2, ptr::null_mut())
-                };
-                ffi::Py_DECREF(ready);
-                if r.is_null() {
-                    ffi::Py_XDECREF(h);
-                    return r;
+    if !context.is_null() && !HANDLE.is_null() {
+        match call_soon_is_base(lp) {
+            Err(()) => return ptr::null_mut(),
+            Ok(false) => {}
+            Ok(true) => match plain_ready(lp) {
+                Err(()) => return ptr::null_mut(),
+                Ok(ready) if !ready.is_null() => {
+                    let empty = ffi::PyTuple_New(0);
+                    let h = if empty.is_null() {
+                        empty
+                    } else {
+                        let h = append_new(ready, callback, empty, lp, context);
+                        ffi::Py_DECREF(empty);
+                        h
+                    };
+                    ffi::Py_DECREF(ready);
+                    return h;
                 }
-                ffi::Py_DECREF(r);
-                return h;
-            }
-            ffi::Py_DECREF(ready);
+                Ok(_) => {}
+            },
         }
-        Ok(_) => {}
     }
     let argv = [lp, callback, context];
     if context.is_null() {
@@ -301,4 +256,171 @@ pub unsafe fn call_soon(
 /// Whether the native path is on (for tests).
 pub fn enabled() -> bool {
     unsafe { !HANDLE.is_null() }
+}
+
+// ---- `call_soon` for the scheduling loops -------------------------------------------------
+
+/// `_ready` as the plain path uses it: exact deque, loop neither closed nor in debug mode,
+/// and the class's `_call_soon` asyncio's. New reference, null if not applicable (no
+/// exception set) or `Err` with an exception.
+unsafe fn plain_ready(lp: *mut ffi::PyObject) -> Result<*mut ffi::PyObject, ()> {
+    if HANDLE.is_null() {
+        return Ok(ptr::null_mut());
+    }
+    let tp = ffi::Py_TYPE(lp);
+    let (known, tag) = PLAIN_TYPE;
+    if known != tp || tag != (*tp).tp_version_tag || tag == 0 {
+        let m = ffi::PyObject_GetAttr(tp as *mut ffi::PyObject, S_CALL_SOON_IMPL);
+        if m.is_null() {
+            ffi::PyErr_Clear();
+            return Ok(ptr::null_mut());
+        }
+        ffi::Py_DECREF(m);
+        if m != BASE_CALL_SOON_IMPL || (*tp).tp_version_tag == 0 {
+            return Ok(ptr::null_mut());
+        }
+        PLAIN_TYPE = (tp, (*tp).tp_version_tag);
+    }
+    for name in [S_CLOSED, S_DEBUG] {
+        let v = ffi::PyObject_GetAttr(lp, name);
+        if v.is_null() {
+            ffi::PyErr_Clear();
+            return Ok(ptr::null_mut());
+        }
+        let set = v != ffi::Py_False();
+        ffi::Py_DECREF(v);
+        if set {
+            return Ok(ptr::null_mut());
+        }
+    }
+    let ready = ffi::PyObject_GetAttr(lp, S_READY);
+    if ready.is_null() {
+        return Err(());
+    }
+    if ffi::Py_TYPE(ready) as *mut ffi::PyObject != DEQUE {
+        ffi::Py_DECREF(ready);
+        return Ok(ptr::null_mut());
+    }
+    Ok(ready)
+}
+
+/// `Handle(callback, args, lp, context)` appended to `ready`; the handle.
+unsafe fn append_new(
+    ready: *mut ffi::PyObject,
+    callback: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    lp: *mut ffi::PyObject,
+    context: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let h = make(callback, args, lp, context);
+    if h.is_null() {
+        return h;
+    }
+    let argv = [ready, h];
+    let r = ffi::PyObject_Vectorcall(DEQUE_APPEND, argv.as_ptr(), 2, ptr::null_mut());
+    if r.is_null() {
+        ffi::Py_DECREF(h);
+        return r;
+    }
+    ffi::Py_DECREF(r);
+    h
+}
+
+/// `BaseEventLoop.call_soon(self, *args, **kwargs)`.
+unsafe fn base_call_soon(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let nkw = if kwnames.is_null() {
+        0
+    } else {
+        ffi::PyTuple_GET_SIZE(kwnames) as usize
+    };
+    let mut argv = Vec::with_capacity(1 + nargs + nkw);
+    argv.push(slf);
+    argv.extend_from_slice(std::slice::from_raw_parts(args, nargs + nkw));
+    ffi::PyObject_Vectorcall(BASE_CALL_SOON, argv.as_ptr(), 1 + nargs, kwnames)
+}
+
+/// `loop.call_soon(callback, *args, context=None)` of the scheduling loops: what
+/// `BaseEventLoop.call_soon` does, with the Handle built natively while the loop is not
+/// closed, not in debug mode and keeps asyncio's `_call_soon`; anything else (and every
+/// error) is `BaseEventLoop.call_soon` itself.
+unsafe extern "C" fn loop_call_soon(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let n = nargs as usize;
+    let nkw = if kwnames.is_null() {
+        0
+    } else {
+        ffi::PyTuple_GET_SIZE(kwnames) as usize
+    };
+    let kw_ok = nkw == 0
+        || (nkw == 1
+            && crate::strings::kw_is(ffi::PyTuple_GET_ITEM(kwnames, 0), crate::strings::context()));
+    if n == 0 || !kw_ok {
+        return base_call_soon(slf, args, n, kwnames);
+    }
+    let ready = match plain_ready(slf) {
+        Err(()) => return ptr::null_mut(),
+        Ok(r) if r.is_null() => return base_call_soon(slf, args, n, kwnames),
+        Ok(r) => r,
+    };
+    let mut context = if nkw == 1 {
+        *args.add(n)
+    } else {
+        ptr::null_mut()
+    };
+    if context == ffi::Py_None() {
+        context = ptr::null_mut();
+    }
+    let context = if context.is_null() {
+        ffi::PyContext_CopyCurrent()
+    } else {
+        ffi::Py_NewRef(context)
+    };
+    let cb_args = if context.is_null() {
+        ptr::null_mut()
+    } else {
+        let t = ffi::PyTuple_New(nargs - 1);
+        if !t.is_null() {
+            for i in 1..n {
+                ffi::PyTuple_SET_ITEM(t, (i - 1) as ffi::Py_ssize_t, ffi::Py_NewRef(*args.add(i)));
+            }
+        }
+        t
+    };
+    let h = if cb_args.is_null() {
+        ptr::null_mut()
+    } else {
+        append_new(ready, *args, cb_args, slf, context)
+    };
+    ffi::Py_XDECREF(cb_args);
+    ffi::Py_XDECREF(context);
+    ffi::Py_DECREF(ready);
+    h
+}
+
+/// The `call_soon` method descriptor for loop classes deriving from `base`
+/// (`asyncio.BaseEventLoop`).
+pub unsafe fn make_loop_call_soon(base: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    if ffi::PyType_Check(base) == 0 {
+        ffi::PyErr_SetString(ffi::PyExc_TypeError, c"expected a class".as_ptr());
+        return ptr::null_mut();
+    }
+    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: c"call_soon".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFastWithKeywords: loop_call_soon,
+        },
+        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        ml_doc: c"call_soon($self, callback, /, *args, context=None)\n--\n\nArrange for a callback to be called as soon as possible (BaseEventLoop.call_soon; the Handle is built natively)."
+            .as_ptr(),
+    }));
+    ffi::PyDescr_NewMethod(base as *mut ffi::PyTypeObject, def)
 }

@@ -224,6 +224,15 @@ fn _call_soon<'py>(
     }
 }
 
+/// The native `call_soon` method descriptor for loop classes deriving from `base`.
+#[pyfunction]
+fn _make_loop_call_soon<'py>(base: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    unsafe {
+        let d = handle::make_loop_call_soon(base.as_ptr());
+        Bound::from_owned_ptr_or_err(base.py(), d)
+    }
+}
+
 /// Whether `_call_soon` builds Handles natively.
 #[pyfunction]
 fn _handles_native() -> bool {
@@ -506,6 +515,7 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_configure_handles, m)?)?;
     m.add_function(wrap_pyfunction!(_call_soon, m)?)?;
     m.add_function(wrap_pyfunction!(_handles_native, m)?)?;
+    m.add_function(wrap_pyfunction!(_make_loop_call_soon, m)?)?;
     m.add_function(wrap_pyfunction!(_new_eager_task_factory, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_monitor, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_native_eager, m)?)?;

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
+from ..coroutine import _native
 from .default import call_pos as _call_pos
 from .default import make_task_key, queue_find, queue_remove, task_from_handle
 from .schedulingloop import AbstractSchedulingLoop
@@ -73,6 +74,16 @@ class SchedulingSelectorEventLoop(asyncio.SelectorEventLoop, SchedulingMixin):
     pass
 
 
+# The scheduling loops' ``call_soon`` is ``BaseEventLoop.call_soon`` with the Handle built
+# natively (a Task's every step goes through it); closed or debug-mode loops and
+# subclasses overriding ``_call_soon`` get ``BaseEventLoop.call_soon`` itself.
+_native_call_soon: Any = (
+    _native._make_loop_call_soon(asyncio.BaseEventLoop) if _native is not None else None
+)
+if _native_call_soon is not None:
+    SchedulingSelectorEventLoop.call_soon = _native_call_soon  # type: ignore[method-assign]
+
+
 if hasattr(asyncio, "ProactorEventLoop"):  # pragma: no cover - Windows only
 
     class SchedulingProactorEventLoop(
@@ -80,6 +91,9 @@ if hasattr(asyncio, "ProactorEventLoop"):  # pragma: no cover - Windows only
         SchedulingMixin,
     ):
         pass
+
+    if _native_call_soon is not None:
+        SchedulingProactorEventLoop.call_soon = _native_call_soon  # type: ignore[method-assign]
 
     __all__.append("SchedulingProactorEventLoop")
 

@@ -155,3 +155,23 @@ def test_tasks_and_scheduling_functions_on_it() -> None:
         assert log[-1] == "head"
 
     run(loop, main())
+
+
+@native
+def test_priority_loop_call_soon_uses_its_queue() -> None:
+    from asynkit.experimental import priority
+
+    loop = priority.DefaultPriorityEventLoop()
+    assert type(loop).call_soon is eventloop._native_call_soon
+
+    async def main() -> None:
+        log: list[Any] = []
+        h = loop.call_soon(log.append, 1)
+        assert type(h) is asyncio.Handle
+        assert h in list(loop._ready)  # put there by the priority queue's append
+        h2 = loop.call_pos(0, log.append, 0)
+        assert list(loop._ready)[0] is h2
+        await asyncio.sleep(0)
+        assert log == [0, 1]
+
+    run(loop, main())

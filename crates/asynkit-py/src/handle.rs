@@ -3,7 +3,7 @@
 //!
 //! On a loop whose `call_soon` and `_call_soon` are `BaseEventLoop`'s, that is not closed
 //! and not in debug mode, `call_soon(cb, context=ctx)` is exactly: build
-//! `events.Handle(cb, (), loop, ctx)` and append it to `loop._ready`. Here that Handle is
+//! `events.Handle(cb, (), loop, ctx)` and `loop._ready.append()` it. Here that Handle is
 //! a genuine `asyncio.Handle` whose slots are written directly: their offsets come from
 //! the class's member descriptors, and `configure` checks the result against a Handle
 //! that `Handle.__init__` built. Every other loop (and debug mode, which records source
@@ -260,8 +260,8 @@ pub fn enabled() -> bool {
 
 // ---- `call_soon` for the scheduling loops -------------------------------------------------
 
-/// `_ready` as the plain path uses it: exact deque, loop neither closed nor in debug mode,
-/// and the class's `_call_soon` asyncio's. New reference, null if not applicable (no
+/// `loop._ready` when the loop is neither closed nor in debug mode and its class keeps
+/// asyncio's `_call_soon` (which is `self._ready.append(Handle(...))`). New reference, null if not applicable (no
 /// exception set) or `Err` with an exception.
 unsafe fn plain_ready(lp: *mut ffi::PyObject) -> Result<*mut ffi::PyObject, ()> {
     if HANDLE.is_null() {
@@ -297,10 +297,6 @@ unsafe fn plain_ready(lp: *mut ffi::PyObject) -> Result<*mut ffi::PyObject, ()> 
     if ready.is_null() {
         return Err(());
     }
-    if ffi::Py_TYPE(ready) as *mut ffi::PyObject != DEQUE {
-        ffi::Py_DECREF(ready);
-        return Ok(ptr::null_mut());
-    }
     Ok(ready)
 }
 
@@ -316,8 +312,13 @@ unsafe fn append_new(
     if h.is_null() {
         return h;
     }
-    let argv = [ready, h];
-    let r = ffi::PyObject_Vectorcall(DEQUE_APPEND, argv.as_ptr(), 2, ptr::null_mut());
+    let r = if ffi::Py_TYPE(ready) as *mut ffi::PyObject == DEQUE {
+        let argv = [ready, h];
+        ffi::PyObject_Vectorcall(DEQUE_APPEND, argv.as_ptr(), 2, ptr::null_mut())
+    } else {
+        // Another ready queue (the priority loops'): its own append.
+        ffi::PyObject_CallMethodOneArg(ready, S_APPEND, h)
+    };
     if r.is_null() {
         ffi::Py_DECREF(h);
         return r;

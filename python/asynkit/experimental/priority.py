@@ -43,6 +43,7 @@ from typing import Any
 
 import asynkit.scheduling as _scheduling
 from asynkit.loop.default import TaskTypes, make_task_key, task_from_handle
+from asynkit.loop.eventloop import _native_call_soon
 from asynkit.loop.schedulingloop import AbstractSchedulingLoop
 from asynkit.tools import PriorityQueue
 
@@ -872,6 +873,11 @@ class PrioritySelectorEventLoop(asyncio.SelectorEventLoop, PrioritySchedulingMix
         self._ready = self.ready_queue
 
 
+# As on the scheduling loops: BaseEventLoop.call_soon with the Handle built natively (it
+# is then put in the priority queue by the queue's own ``append``).
+if _native_call_soon is not None:
+    PrioritySelectorEventLoop.call_soon = _native_call_soon  # type: ignore[method-assign]
+
 if hasattr(asyncio, "ProactorEventLoop"):  # pragma: no cover - Windows only
 
     class PriorityProactorEventLoop(
@@ -882,6 +888,9 @@ if hasattr(asyncio, "ProactorEventLoop"):  # pragma: no cover - Windows only
             super().__init__(arg)
             self.init()
             self._ready = self.ready_queue
+
+    if _native_call_soon is not None:
+        PriorityProactorEventLoop.call_soon = _native_call_soon  # type: ignore[method-assign]
 
     __all__.append("PriorityProactorEventLoop")
 

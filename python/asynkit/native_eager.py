@@ -46,7 +46,6 @@ import asyncio
 import asyncio.base_events
 import asyncio.events
 import asyncio.tasks
-import contextvars
 import sys
 import types
 from collections import deque
@@ -188,17 +187,6 @@ else:
             return py_factory
         return _native._new_native_eager_task_factory(custom_task_constructor, py_factory)  # type: ignore[no-any-return]
 
-    _HANDLE_SLOTS = (
-        "_callback",
-        "_args",
-        "_cancelled",
-        "_loop",
-        "_source_traceback",
-        "_repr",
-        "__weakref__",
-        "_context",
-    )
-
     def _configure_native() -> bool:
         """Hand the Rust driver the C Task and the current-task dict; it calibrates
         itself on one throw-away Task and reports whether its fast path is usable."""
@@ -213,18 +201,6 @@ else:
 
         async def _probe() -> None:
             return None
-
-        # Handles for the first steps of eager-factory continuations are built natively
-        # on asyncio's own loops; checked against one ``Handle.__init__`` makes.
-        handle = asyncio.events.Handle
-        if handle.__slots__ == _HANDLE_SLOTS:
-            _native._configure_handles(
-                handle,
-                handle(print, (), _ProbeLoop(), contextvars.copy_context()),
-                asyncio.base_events.BaseEventLoop.call_soon,
-                asyncio.base_events.BaseEventLoop._call_soon,
-                deque,
-            )
 
         return bool(
             _native._configure_native_eager(

@@ -414,6 +414,13 @@ pub unsafe fn make_loop_call_soon(base: *mut ffi::PyObject) -> *mut ffi::PyObjec
         ffi::PyErr_SetString(ffi::PyExc_TypeError, c"expected a class".as_ptr());
         return ptr::null_mut();
     }
+    if BASE_CALL_SOON.is_null() {
+        ffi::PyErr_SetString(
+            ffi::PyExc_RuntimeError,
+            c"_configure_handles() must be called first".as_ptr(),
+        );
+        return ptr::null_mut();
+    }
     let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
         ml_name: c"call_soon".as_ptr(),
         ml_meth: ffi::PyMethodDefPointer {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import sys
 import warnings
 from collections import deque
@@ -74,12 +75,47 @@ class SchedulingSelectorEventLoop(asyncio.SelectorEventLoop, SchedulingMixin):
     pass
 
 
+_HANDLE_SLOTS = (
+    "_callback",
+    "_args",
+    "_cancelled",
+    "_loop",
+    "_source_traceback",
+    "_repr",
+    "__weakref__",
+    "_context",
+)
+
+
+def _configure_native_call_soon() -> Any:
+    """The native ``call_soon`` method for the scheduling loops (None without the native
+    module). Handles are built natively only if one built so reads back exactly like one
+    ``Handle.__init__`` made; otherwise that method is ``BaseEventLoop.call_soon``."""
+    if _native is None:
+        return None
+
+    class _ProbeLoop:
+        def get_debug(self) -> bool:
+            return False
+
+    handle = asyncio.events.Handle
+    reference = None
+    if handle.__slots__ == _HANDLE_SLOTS:
+        reference = handle(print, (), _ProbeLoop(), contextvars.copy_context())
+    _native._configure_handles(
+        handle if reference is not None else None,
+        reference,
+        asyncio.BaseEventLoop.call_soon,
+        asyncio.BaseEventLoop._call_soon,  # type: ignore[attr-defined]
+        deque,
+    )
+    return _native._make_loop_call_soon(asyncio.BaseEventLoop)
+
+
 # The scheduling loops' ``call_soon`` is ``BaseEventLoop.call_soon`` with the Handle built
 # natively (a Task's every step goes through it); closed or debug-mode loops and
 # subclasses overriding ``_call_soon`` get ``BaseEventLoop.call_soon`` itself.
-_native_call_soon: Any = (
-    _native._make_loop_call_soon(asyncio.BaseEventLoop) if _native is not None else None
-)
+_native_call_soon: Any = _configure_native_call_soon()
 if _native_call_soon is not None:
     SchedulingSelectorEventLoop.call_soon = _native_call_soon  # type: ignore[method-assign]
 

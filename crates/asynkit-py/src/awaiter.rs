@@ -45,7 +45,10 @@ pub unsafe fn new_continuation(start: *mut CoroStart) -> *mut ffi::PyObject {
 }
 
 unsafe fn new_of(tp: *mut ffi::PyTypeObject, start: *mut CoroStart) -> *mut ffi::PyObject {
-    let obj = _PyObject_GC_New(tp);
+    let mut obj = crate::gc::FreeList::pop(free_list(tp), tp);
+    if obj.is_null() {
+        obj = _PyObject_GC_New(tp);
+    }
     if obj.is_null() {
         return ptr::null_mut();
     }
@@ -258,8 +261,22 @@ unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
     0
 }
 
+/// One free list per type (the awaiter and the continuation).
+static mut FREE: crate::gc::FreeList = crate::gc::FreeList::new();
+static mut FREE_CONT: crate::gc::FreeList = crate::gc::FreeList::new();
+
+fn free_list(tp: *mut ffi::PyTypeObject) -> *mut crate::gc::FreeList {
+    unsafe {
+        if tp == CONT_TYPE {
+            &raw mut FREE_CONT
+        } else {
+            &raw mut FREE
+        }
+    }
+}
+
 unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
-    crate::gc::dealloc(obj, tp_clear);
+    crate::gc::FreeList::dealloc(free_list(ffi::Py_TYPE(obj)), obj, tp_clear);
 }
 
 /// `getattr(wrapped coroutine, name)` for the continuation's forwarded attributes.

@@ -345,12 +345,31 @@ unsafe fn continuation(
         && (n == 0 || (n == 1 && strings::kw_is(names[0], strings::context())))
     {
         let context = if n == 1 { argv[2] } else { ptr::null_mut() };
-        let context = if context == ffi::Py_None() {
+        let mut context = if context == ffi::Py_None() {
             ptr::null_mut()
         } else {
             context
         };
-        if let Some(task) = crate::native_eager::create_task(cont, lp, context) {
+        // 3.11: the continuation's private context becomes the Task's own (the C Task of
+        // 3.11 does not show its context; 3.12+ do, as `get_context()`, and must not
+        // report the coroutine's variables, see spec §2.2): the Task enters it for every
+        // step, so the continuation no longer needs to, and no second copy is made.
+        let s = cs as *mut CoroStart;
+        let mut own = ptr::null_mut();
+        if cfg!(all(Py_3_11, not(Py_3_12))) && context.is_null() && !(*s).context.is_null() {
+            own = (*s).context;
+            (*s).context = ptr::null_mut();
+            context = own;
+        }
+        let task = crate::native_eager::create_task(cont, lp, context);
+        if !own.is_null() {
+            if task.is_none() {
+                (*s).context = own; // give it back: the Task built below copies its own
+            } else {
+                ffi::Py_DECREF(own);
+            }
+        }
+        if let Some(task) = task {
             ffi::Py_DECREF(cont);
             return task;
         }

@@ -38,10 +38,7 @@ const IMMUTABLE: std::os::raw::c_ulong = if cfg!(all(Py_3_11, not(Py_3_12))) {
 
 /// The class (exact instances only use the free list and the shared dict).
 static mut FULL_TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
-const FREE_MAX: usize = if cfg!(Py_GIL_DISABLED) { 0 } else { 32 };
-/// Untracked, cleared instances whose memory is kept for reuse.
-static mut FREE: [*mut ffi::PyObject; 32] = [ptr::null_mut(); 32];
-static mut NFREE: usize = 0;
+static mut FREE: crate::gc::FreeList = crate::gc::FreeList::new();
 /// The shared empty instance dict (3.11).
 #[cfg(all(Py_3_11, not(Py_3_12)))]
 static mut SHARED_DICT: *mut ffi::PyObject = ptr::null_mut();
@@ -52,15 +49,12 @@ pub unsafe fn alloc(tp: *mut ffi::PyTypeObject) -> *mut ffi::PyObject {
         let alloc = (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc);
         return alloc(tp, 0);
     }
-    let obj = if NFREE > 0 {
-        NFREE -= 1;
-        let obj = FREE[NFREE];
-        ffi::PyObject_Init(obj, tp);
-        ffi::PyObject_GC_Track(obj as *mut c_void);
-        obj
+    let mut obj = crate::gc::FreeList::pop(&raw mut FREE, tp);
+    if obj.is_null() {
+        obj = ffi::PyType_GenericAlloc(tp, 0);
     } else {
-        ffi::PyType_GenericAlloc(tp, 0)
-    };
+        ffi::PyObject_GC_Track(obj as *mut c_void);
+    }
     #[cfg(all(Py_3_11, not(Py_3_12)))]
     if !obj.is_null() {
         (*(obj as *mut Full)).dict = ffi::Py_NewRef(SHARED_DICT);
@@ -137,16 +131,11 @@ unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
 }
 
 unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
-    let tp = ffi::Py_TYPE(obj);
-    if tp == FULL_TYPE && NFREE < FREE_MAX {
-        ffi::PyObject_GC_UnTrack(obj as *mut c_void);
-        tp_clear(obj);
-        FREE[NFREE] = obj;
-        NFREE += 1;
-        ffi::Py_DECREF(tp as *mut ffi::PyObject);
-        return;
+    if ffi::Py_TYPE(obj) == FULL_TYPE {
+        crate::gc::FreeList::dealloc(&raw mut FREE, obj, tp_clear);
+    } else {
+        crate::gc::dealloc(obj, tp_clear);
     }
-    crate::gc::dealloc(obj, tp_clear);
 }
 
 /// Create the full class with bases `(CoroStartBase, mixin)`.

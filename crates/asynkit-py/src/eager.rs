@@ -205,18 +205,6 @@ unsafe fn done_future(value: *mut ffi::PyObject, is_exc: bool) -> *mut ffi::PyOb
     fut
 }
 
-extern "C" {
-    static mut PyMethod_Type: ffi::PyTypeObject;
-}
-
-/// `PyMethodObject` (a bound method), unchanged from 3.8 to 3.14.
-#[repr(C)]
-struct MethodObject {
-    ob_base: ffi::PyObject,
-    im_func: *mut ffi::PyObject,
-    im_self: *mut ffi::PyObject,
-}
-
 /// `loop.create_future()`. When that is the stock `BaseEventLoop.create_future` (not
 /// overridden by the loop's class or instance), do what that method does,
 /// `asyncio.futures.Future(loop=loop)` with the module global looked up now, without
@@ -226,10 +214,8 @@ unsafe fn new_future(lp: *mut ffi::PyObject) -> *mut ffi::PyObject {
     if meth.is_null() {
         return ptr::null_mut();
     }
-    let stock = !STOCK_CREATE_FUTURE.is_null()
-        && ffi::Py_TYPE(meth) == &raw mut PyMethod_Type
-        && (*(meth as *mut MethodObject)).im_func == STOCK_CREATE_FUTURE
-        && (*(meth as *mut MethodObject)).im_self == lp;
+    let stock =
+        !STOCK_CREATE_FUTURE.is_null() && crate::method::is_bound(meth, STOCK_CREATE_FUTURE, lp);
     if !stock {
         let fut = ffi::PyObject_CallNoArgs(meth);
         ffi::Py_DECREF(meth);

@@ -48,12 +48,6 @@ static mut CONTEXT_KWNAMES: *mut ffi::PyObject = ptr::null_mut();
 /// The last loop type (with its version tag) whose class-level `_call_soon` is asyncio's.
 static mut PLAIN_TYPE: (*mut ffi::PyTypeObject, u32) = (ptr::null_mut(), 0);
 
-extern "C" {
-    static mut PyMethod_Type: ffi::PyTypeObject;
-    fn PyMethod_Function(m: *mut ffi::PyObject) -> *mut ffi::PyObject;
-    fn PyMethod_Self(m: *mut ffi::PyObject) -> *mut ffi::PyObject;
-}
-
 /// A member descriptor's layout (`PyMemberDescrObject`, the same on 3.10-3.14).
 #[repr(C)]
 struct MemberDescr {
@@ -210,9 +204,7 @@ unsafe fn call_soon_is_base(lp: *mut ffi::PyObject) -> Result<bool, ()> {
     if bound.is_null() {
         return Err(());
     }
-    let plain = ffi::Py_TYPE(bound) == &raw mut PyMethod_Type
-        && PyMethod_Function(bound) == BASE_CALL_SOON
-        && PyMethod_Self(bound) == lp;
+    let plain = crate::method::is_bound(bound, BASE_CALL_SOON, lp);
     ffi::Py_DECREF(bound);
     Ok(plain)
 }

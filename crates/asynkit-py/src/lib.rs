@@ -24,6 +24,7 @@ mod fullclass;
 mod gc;
 mod handle;
 mod introspect;
+mod method;
 mod monitor;
 mod native_eager;
 mod prio_queue;

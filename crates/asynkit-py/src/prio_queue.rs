@@ -182,9 +182,6 @@ extern "C" {
 }
 
 extern "C" {
-    static mut PyMethod_Type: ffi::PyTypeObject;
-    fn PyMethod_Function(m: *mut ffi::PyObject) -> *mut ffi::PyObject;
-    fn PyMethod_Self(m: *mut ffi::PyObject) -> *mut ffi::PyObject;
     fn _PyType_Lookup(tp: *mut ffi::PyTypeObject, name: *mut ffi::PyObject) -> *mut ffi::PyObject;
 }
 
@@ -373,8 +370,8 @@ unsafe fn get_self(cb: *mut ffi::PyObject) -> Result<*mut ffi::PyObject, ()> {
         let s = ffi::PyCFunction_GET_SELF(cb);
         return Ok(ffi::Py_NewRef(if s.is_null() { ffi::Py_None() } else { s }));
     }
-    if tp == &raw mut PyMethod_Type {
-        return Ok(ffi::Py_NewRef(PyMethod_Self(cb)));
+    if let Some((_, slf)) = crate::method::parts(cb) {
+        return Ok(ffi::Py_NewRef(slf));
     }
     if generic_getattr(tp) {
         let d = _PyType_Lookup(tp, S_SELF);
@@ -599,13 +596,9 @@ impl PosPriorityQueue {
     fn set_get_priority(&self, gp: Py<PyAny>) -> Option<Py<PyAny>> {
         let fast = unsafe {
             let p = gp.as_ptr();
-            if !GET_PRIORITY_FUNC.is_null()
-                && ffi::Py_TYPE(p) == &raw mut PyMethod_Type
-                && PyMethod_Function(p) == GET_PRIORITY_FUNC
-            {
-                PyMethod_Self(p)
-            } else {
-                ptr::null_mut()
+            match crate::method::parts(p) {
+                Some((f, slf)) if !GET_PRIORITY_FUNC.is_null() && f == GET_PRIORITY_FUNC => slf,
+                _ => ptr::null_mut(),
             }
         };
         self.fast_loop.set(fast);

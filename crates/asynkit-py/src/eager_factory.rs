@@ -34,7 +34,6 @@ static mut TASK_LIKE_FUTURE: *mut ffi::PyObject = ptr::null_mut();
 static mut CURRENT_TASK_FN: *mut ffi::PyObject = ptr::null_mut();
 static mut CURRENT_TASKS: *mut ffi::PyObject = ptr::null_mut();
 static mut LOOP_KWNAMES: *mut ffi::PyObject = ptr::null_mut();
-static mut NAME: *mut ffi::PyObject = ptr::null_mut();
 static mut EAGER_START: *mut ffi::PyObject = ptr::null_mut();
 static mut CURRENT_TASK: *mut ffi::PyObject = ptr::null_mut();
 static mut TLF_KWNAMES: *mut ffi::PyObject = ptr::null_mut();
@@ -71,20 +70,18 @@ pub unsafe fn configure(
     let old = CURRENT_TASKS;
     CURRENT_TASKS = ffi::Py_XNewRef(current_tasks);
     ffi::Py_XDECREF(old);
-    if NAME.is_null() {
-        NAME = ffi::PyUnicode_InternFromString(c"name".as_ptr());
+    if EAGER_START.is_null() {
         EAGER_START = ffi::PyUnicode_InternFromString(c"eager_start".as_ptr());
         CURRENT_TASK = ffi::PyUnicode_InternFromString(c"current_task".as_ptr());
         SET_RESULT = ffi::PyUnicode_InternFromString(c"set_result".as_ptr());
         SET_EXCEPTION = ffi::PyUnicode_InternFromString(c"set_exception".as_ptr());
-        TLF_KWNAMES = ffi::PyTuple_Pack(2, NAME, strings::context());
+        TLF_KWNAMES = ffi::PyTuple_Pack(2, strings::name(), strings::context());
         INIT_NAME = ffi::PyUnicode_InternFromString(c"__init__".as_ptr());
         NAME_ATTR = ffi::PyUnicode_InternFromString(c"_name".as_ptr());
         CONTEXT_ATTR = ffi::PyUnicode_InternFromString(c"_context".as_ptr());
         LOOP_KWNAMES = ffi::PyTuple_Pack(1, strings::loop_());
     }
     let names = [
-        NAME,
         EAGER_START,
         CURRENT_TASK,
         SET_RESULT,
@@ -130,23 +127,11 @@ unsafe extern "C" fn call(
         return fallback(f, args, nargsf, kwnames);
     }
     let (lp, coro) = (*args, *args.add(1));
-    let (mut name, mut context) = (ptr::null_mut(), ptr::null_mut());
-    let nkw = if kwnames.is_null() {
-        0
-    } else {
-        ffi::PyTuple_GET_SIZE(kwnames) as usize
+    // Other keywords than name / context / eager_start: the reference path.
+    let Some((name, mut context)) = strings::name_context(args.add(nargs), kwnames, EAGER_START)
+    else {
+        return fallback(f, args, nargsf, kwnames);
     };
-    for i in 0..nkw {
-        let k = ffi::PyTuple_GET_ITEM(kwnames, i as ffi::Py_ssize_t);
-        let v = *args.add(nargs + i);
-        if strings::kw_is(k, NAME) {
-            name = v;
-        } else if strings::kw_is(k, strings::context()) {
-            context = v;
-        } else if !strings::kw_is(k, EAGER_START) {
-            return fallback(f, args, nargsf, kwnames); // other kwargs: the reference path
-        }
-    }
     if context == ffi::Py_None() {
         context = ptr::null_mut();
     }

@@ -78,7 +78,6 @@ static mut DEBUG_ATTR: *mut ffi::PyObject = ptr::null_mut();
 static mut PLAIN_DEBUG_TYPE: (*mut ffi::PyTypeObject, u32) = (ptr::null_mut(), 0);
 /// One catcher kept for reuse (a fresh one is made when it is in use).
 static mut SPARE: *mut ffi::PyObject = ptr::null_mut();
-static mut NAME: *mut ffi::PyObject = ptr::null_mut();
 static mut LOOP: *mut ffi::PyObject = ptr::null_mut();
 /// kwnames for the constructor call: (loop,), (loop, name), (loop, context), (loop, name, context)
 static mut KWNAMES: [*mut ffi::PyObject; 4] = [ptr::null_mut(); 4];
@@ -347,23 +346,11 @@ unsafe extern "C" fn factory_call(
         return fallback();
     }
     let (lp, coro) = (*args, *args.add(1));
-    let (mut name, mut context) = (ptr::null_mut(), ptr::null_mut());
-    let nkw = if kwnames.is_null() {
-        0
-    } else {
-        ffi::PyTuple_GET_SIZE(kwnames) as usize
+    let Some((mut name, mut context)) =
+        strings::name_context(args.add(nargs), kwnames, ptr::null_mut())
+    else {
+        return fallback();
     };
-    for i in 0..nkw {
-        let k = ffi::PyTuple_GET_ITEM(kwnames, i as ffi::Py_ssize_t);
-        let v = *args.add(nargs + i);
-        if strings::kw_is(k, NAME) {
-            name = v;
-        } else if strings::kw_is(k, strings::context()) {
-            context = v;
-        } else {
-            return fallback();
-        }
-    }
     if name == ffi::Py_None() {
         name = ptr::null_mut();
     }
@@ -695,8 +682,7 @@ pub unsafe fn configure(
     probe_loop: *mut ffi::PyObject,
     coro: *mut ffi::PyObject,
 ) -> Result<bool, ()> {
-    if NAME.is_null() {
-        NAME = ffi::PyUnicode_InternFromString(c"name".as_ptr());
+    if LOOP.is_null() {
         LOOP = ffi::PyUnicode_InternFromString(c"loop".as_ptr());
         GET_DEBUG = ffi::PyUnicode_InternFromString(c"get_debug".as_ptr());
         CALL_SOON = ffi::PyUnicode_InternFromString(c"call_soon".as_ptr());
@@ -712,7 +698,6 @@ pub unsafe fn configure(
         let names = [
             DEBUG_ATTR,
             CALL_SOON,
-            NAME,
             LOOP,
             GET_DEBUG,
             CALL_EXCEPTION_HANDLER,
@@ -740,9 +725,9 @@ pub unsafe fn configure(
             return Err(());
         }
         KWNAMES[0] = ffi::PyTuple_Pack(1, LOOP);
-        KWNAMES[1] = ffi::PyTuple_Pack(2, LOOP, NAME);
+        KWNAMES[1] = ffi::PyTuple_Pack(2, LOOP, strings::name());
         KWNAMES[2] = ffi::PyTuple_Pack(2, LOOP, strings::context());
-        KWNAMES[3] = ffi::PyTuple_Pack(3, LOOP, NAME, strings::context());
+        KWNAMES[3] = ffi::PyTuple_Pack(3, LOOP, strings::name(), strings::context());
         let kwnames = KWNAMES;
         if kwnames.iter().any(|p| p.is_null()) {
             return Err(());

@@ -9,6 +9,7 @@ static mut CORO: *mut ffi::PyObject = ptr::null_mut();
 static mut AUTOSTART: *mut ffi::PyObject = ptr::null_mut();
 static mut COROSTART: *mut ffi::PyObject = ptr::null_mut();
 static mut LOOP: *mut ffi::PyObject = ptr::null_mut();
+static mut NAME: *mut ffi::PyObject = ptr::null_mut();
 
 pub unsafe fn init() -> bool {
     unsafe fn intern(s: &std::ffi::CStr) -> *mut ffi::PyObject {
@@ -21,9 +22,12 @@ pub unsafe fn init() -> bool {
     AUTOSTART = intern(c"autostart");
     COROSTART = intern(c"CoroStart");
     LOOP = intern(c"loop");
-    [THROW, CLOSE, CONTEXT, CORO, AUTOSTART, COROSTART, LOOP]
-        .iter()
-        .all(|p| !p.is_null())
+    NAME = intern(c"name");
+    [
+        THROW, CLOSE, CONTEXT, CORO, AUTOSTART, COROSTART, LOOP, NAME,
+    ]
+    .iter()
+    .all(|p| !p.is_null())
 }
 
 #[inline]
@@ -54,6 +58,37 @@ pub fn corostart() -> *mut ffi::PyObject {
 #[inline]
 pub fn loop_() -> *mut ffi::PyObject {
     unsafe { LOOP }
+}
+
+#[inline]
+pub fn name() -> *mut ffi::PyObject {
+    unsafe { NAME }
+}
+
+/// The `name=` and `context=` values of a task-factory call (null when absent), or None
+/// when a keyword other than those and `also` (may be null) was passed.
+pub unsafe fn name_context(
+    kwvalues: *const *mut ffi::PyObject,
+    kwnames: *mut ffi::PyObject,
+    also: *mut ffi::PyObject,
+) -> Option<(*mut ffi::PyObject, *mut ffi::PyObject)> {
+    let (mut name, mut context) = (ptr::null_mut(), ptr::null_mut());
+    let nkw = if kwnames.is_null() {
+        0
+    } else {
+        ffi::PyTuple_GET_SIZE(kwnames) as usize
+    };
+    for i in 0..nkw {
+        let k = ffi::PyTuple_GET_ITEM(kwnames, i as ffi::Py_ssize_t);
+        if kw_is(k, NAME) {
+            name = *kwvalues.add(i);
+        } else if kw_is(k, CONTEXT) {
+            context = *kwvalues.add(i);
+        } else if also.is_null() || !kw_is(k, also) {
+            return None;
+        }
+    }
+    Some((name, context))
 }
 
 /// Is the keyword `kw` equal to the interned name `name`? (pointer first, then value)

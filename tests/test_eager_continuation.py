@@ -310,3 +310,26 @@ def test_objects_flat_over_many_blocked_eager_tasks() -> None:
         assert len(gc.get_objects()) - before < 50
 
     run(main())
+
+
+@native
+def test_blocked_eager_task_registration() -> None:
+    """The Task is in all_tasks() (registered without running WeakSet.add's Python code),
+    leaves it when it dies, and _all_tasks.add is never left shadowed."""
+
+    async def main() -> None:
+        weakset = asyncio.tasks._all_tasks  # type: ignore[attr-defined]
+        t = eager_task(blocker([]))
+        assert "add" not in vars(weakset)
+        assert t in asyncio.all_tasks()
+        assert await t == "done"
+        ref = __import__("weakref").ref(t)
+        del t
+        await asyncio.sleep(0)
+        gc.collect()
+        assert ref() is None
+        assert all(
+            not isinstance(x.get_coro(), _native.CoroStartContinuation) for x in asyncio.all_tasks()
+        )
+
+    run(main())

@@ -333,3 +333,104 @@ def test_blocked_eager_task_registration() -> None:
         )
 
     run(main())
+
+
+async def sleeper(log: list[Any]) -> str:
+    log.append("start")
+    try:
+        await asyncio.sleep(0)
+    except asyncio.CancelledError:
+        log.append("cancelled")
+        raise
+    finally:
+        log.append("finally")
+    log.append("resumed")
+    return "slept"
+
+
+@pytest.mark.parametrize("engine", ["native", "python"])
+def test_bare_yield_resumes_two_passes_later(engine: str) -> None:
+    """Same order with the native first step and with the reference factory."""
+    factory = (
+        asynkit.eager_task_factory
+        if engine == "native"
+        else ac._py_create_eager_task_factory(asyncio.Task)
+    )
+
+    async def main() -> list[Any]:
+        log: list[Any] = []
+        t = factory(asyncio.get_running_loop(), sleeper(log))
+        for i in range(3):
+            log.append(i)
+            await asyncio.sleep(0)
+        assert await t == "slept"
+        return log
+
+    assert run(main()) == ["start", 0, 1, "finally", "resumed", 2]
+
+
+@native
+def test_first_step_is_the_tasks_step() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        log: list[Any] = []
+        t = eager_task(sleeper(log))
+        h = loop._ready[-1]  # type: ignore[attr-defined]
+        assert h._callback.__self__ is t
+        assert asynkit.task_is_runnable(t) and not asynkit.task_is_blocked(t)
+        assert asynkit.loop.default.task_from_handle(h) is t
+        assert t in set(asynkit.runnable_tasks())
+        asynkit.task_reinsert(t, 0)  # the scheduling functions move it like any step
+        assert loop._ready[0] is h  # type: ignore[attr-defined]
+        assert await t == "slept"
+
+    run(main())
+
+
+@native
+def test_cancel_before_first_step_with_bare_yield() -> None:
+    async def main() -> None:
+        log: list[Any] = []
+        t = eager_task(sleeper(log))
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        assert t.cancelled() and log == ["start"]  # the coroutine never saw it
+        del t
+        await asyncio.sleep(0)
+        gc.collect()
+        assert log == ["start", "finally"]
+
+    run(main())
+
+
+@native
+def test_cancel_between_first_and_second_step() -> None:
+    """After the first pass the coroutine is the Task's to resume: a cancel reaches it."""
+
+    async def main() -> None:
+        log: list[Any] = []
+        t = eager_task(sleeper(log))
+        await asyncio.sleep(0)  # the first step has run; the Task's next step is queued
+        assert not t.done()
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        assert log == ["start", "cancelled", "finally"]
+
+    run(main())
+
+
+@native
+def test_first_step_on_debug_and_mocked_loops() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        with mock.patch.object(loop, "call_soon", wraps=loop.call_soon) as cs:
+            t = eager_task(sleeper([]))
+            await asyncio.sleep(0)
+            # creation, the first step's re-queue, and our own sleep(0)s all go through it
+            assert any(getattr(c.args[0], "__self__", None) is t for c in cs.call_args_list)
+        assert await t == "slept"
+
+    run(main())
+    run(main(), debug=True)

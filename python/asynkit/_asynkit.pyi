@@ -15,6 +15,7 @@ __all__ = [
     "CoroStart",
     "CoroStartWrapperType",
     "CoroStartContinuation",
+    "FirstStep",
     "EagerTaskFactory",
     "NativeEagerTaskFactory",
     "ReinsertHead",
@@ -117,6 +118,14 @@ class CoroStartContinuation:
     def __name__(self) -> str: ...  # type: ignore[override]
     @property
     def __qualname__(self) -> str: ...  # type: ignore[override]
+
+@final
+class FirstStep:
+    """The first step of a C Task around an eager start suspended on a bare yield."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None: ...
+    @property
+    def __self__(self) -> Any: ...
 
 @final
 class EagerTaskFactory:

@@ -61,6 +61,35 @@ unsafe fn new_of(tp: *mut ffi::PyTypeObject, start: *mut CoroStart) -> *mut ffi:
     obj
 }
 
+/// Is `obj` a continuation not stepped yet whose start is suspended on a bare yield?
+pub unsafe fn first_is_none(obj: *mut ffi::PyObject) -> bool {
+    if ffi::Py_TYPE(obj) != CONT_TYPE {
+        return false;
+    }
+    let a = obj as *mut Awaiter;
+    let s = (*a).start;
+    (*a).first
+        && !(*a).dead
+        && !s.is_null()
+        && (*s).state == PENDING
+        && (*s).value == ffi::Py_None()
+}
+
+/// Hand over the `None` of such a continuation as its first step would (the next step goes
+/// to the coroutine); false (and nothing done) if it is not one.
+pub unsafe fn take_first_none(obj: *mut ffi::PyObject) -> bool {
+    if !first_is_none(obj) {
+        return false;
+    }
+    let a = obj as *mut Awaiter;
+    let s = (*a).start;
+    (*a).first = false;
+    (*s).value = ptr::null_mut();
+    (*s).state = CONTINUED;
+    ffi::Py_DECREF(ffi::Py_None());
+    true
+}
+
 /// One step: `send(arg)`.
 unsafe fn send_impl(
     a: *mut Awaiter,

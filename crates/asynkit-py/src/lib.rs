@@ -20,6 +20,7 @@ mod awaiter;
 mod corostart;
 mod eager;
 mod eager_factory;
+mod first_step;
 mod fullclass;
 mod gc;
 mod handle;
@@ -473,6 +474,8 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
         add_type(m, "CoroStartWrapperType", aw)?;
         let cont = awaiter::init_continuation(m.as_ptr());
         add_type(m, "CoroStartContinuation", cont)?;
+        let fs = first_step::init(m.as_ptr());
+        add_type(m, "FirstStep", fs)?;
         let ef = eager_factory::init(m.as_ptr());
         add_type(m, "EagerTaskFactory", ef)?;
         let (yield_once, head) = scheduling::init(m.as_ptr());

@@ -523,7 +523,20 @@ pub unsafe fn create_task(
     else {
         return Some(ptr::null_mut());
     };
-    let h = crate::handle::call_soon(lp, step, ctx);
+    // A continuation suspended on a bare yield: its first step only hands that over and
+    // queues the next one, which `FirstStep` does without the Python `call_soon`.
+    let first = if crate::awaiter::first_is_none(coro) {
+        crate::first_step::new(task, step, ctx, coro, lp)
+    } else {
+        ffi::Py_NewRef(step)
+    };
+    let h = if first.is_null() {
+        first
+    } else {
+        let h = crate::handle::call_soon(lp, first, ctx);
+        ffi::Py_DECREF(first);
+        h
+    };
     ffi::Py_DECREF(step);
     ffi::Py_XDECREF(ctx);
     if h.is_null() {

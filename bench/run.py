@@ -127,6 +127,106 @@ def coro_is_new(n):
     return count * (n - 1) // 2 if count == n else -1
 
 
+@case(4_000)
+async def create_task_await_blocking(n):  # floor
+    s, ct = 0, asyncio.create_task
+    for i in range(n):
+        s += await ct(blocking(i))
+    return s
+
+
+@case(10_000)
+async def eager_factory_done(n):
+    asyncio.get_running_loop().set_task_factory(asynkit.eager_task_factory)
+    s, ct = 0, asyncio.create_task
+    for i in range(n):
+        s += await ct(trivial(i))
+    return s
+
+
+@case(4_000)
+async def eager_factory_blocking(n):
+    asyncio.get_running_loop().set_task_factory(asynkit.eager_task_factory)
+    s, ct = 0, asyncio.create_task
+    for i in range(n):
+        s += await ct(blocking(i))
+    return s
+
+
+def triangle(n: int) -> int:
+    return n * (n - 1) // 2
+
+
+async def sleepers(n: int) -> int:
+    """100 tasks sharing n sleep(0) steps."""
+    k = max(1, n // 100)
+
+    async def worker() -> None:
+        for _ in range(k):
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*[asyncio.create_task(worker()) for _ in range(100)])
+    return triangle(n)
+
+
+@case(20_000)
+async def sleep0_stock_loop(n):  # floor
+    return await sleepers(n)
+
+
+def _on_scheduling_loop(fn):
+    def run(n):
+        loop = asynkit.DefaultSchedulingEventLoop()
+        try:
+            return loop.run_until_complete(fn(n))
+        finally:
+            loop.close()
+
+    run.__name__ = fn.__name__
+    return run
+
+
+@case(20_000)
+@_on_scheduling_loop
+async def sleep0_scheduling_loop(n):
+    return await sleepers(n)
+
+
+async def _spin(stop: list[bool]) -> None:
+    while not stop:
+        await asyncio.sleep(0)
+
+
+@case(3_000)
+async def sleep_insert(n):  # sleep_insert(1) with 50 runnable bystanders
+    stop: list[bool] = []
+    spinners = [asyncio.create_task(_spin(stop)) for _ in range(50)]
+    await asyncio.sleep(0)
+    for _ in range(n):
+        await asynkit.sleep_insert(1)
+    stop.append(True)
+    await asyncio.gather(*spinners)
+    return triangle(n)
+
+
+@case(3_000)
+async def task_switch(n):  # round trips between two tasks, one runnable bystander
+    stop: list[bool] = []
+    bystander = asyncio.create_task(_spin(stop))
+    await asyncio.sleep(0)
+    peers: list[asyncio.Task[None]] = []
+
+    async def player(me: int) -> None:
+        for _ in range(n):
+            await asynkit.task_switch(peers[1 - me])
+
+    peers[:] = [asyncio.create_task(player(0)), asyncio.create_task(player(1))]
+    await asyncio.gather(*peers)
+    stop.append(True)
+    await bystander
+    return triangle(n)
+
+
 RATIOS = [
     ("corostart_done", "await_trivial", 1.3),
     ("eager_done", "await_trivial", 4.0),
@@ -134,6 +234,11 @@ RATIOS = [
     ("coro_is_new", "await_trivial", 0.65),
     ("corostart_blocking", "await_blocking", 1.05),
     ("eager_blocking", "create_task_await", None),
+    ("eager_factory_done", "create_task_await", 0.23),
+    ("eager_factory_blocking", "create_task_await_blocking", 1.0),
+    ("sleep0_scheduling_loop", "sleep0_stock_loop", 1.02),
+    ("sleep_insert", "sleep0_stock_loop", 2.7),
+    ("task_switch", "sleep0_stock_loop", 2.6),
 ]
 
 
@@ -174,14 +279,14 @@ def main() -> int:
         if args.cases and not re.search(args.cases, name):
             continue
         results[name] = measure(fn, max(100, int(n * args.scale)), args.repeats)
-        print(f"  {name:22s} {results[name]:9.1f} ns/op")
+        print(f"  {name:26s} {results[name]:9.1f} ns/op")
     print("ratios (same run):")
     for a, b, goal in RATIOS:
         if a in results and b in results:
             ratio = results[a] / results[b]
             target = f"target <= {goal}" if goal else ""
             flag = "" if goal is None else ("ok" if ratio <= goal else "MISSED")
-            print(f"  {a:22s} / {b:18s} {ratio:6.2f}x  {target} {flag}")
+            print(f"  {a:22s} / {b:26s} {ratio:6.2f}x  {target} {flag}")
     return 0
 
 

@@ -8,6 +8,10 @@
 //! the class's member descriptors, and `configure` checks the result against a Handle
 //! that `Handle.__init__` built. Every other loop (and debug mode, which records source
 //! tracebacks and checks the thread) gets `loop.call_soon(...)` itself.
+//!
+//! Used by the eager factory to queue a blocked start's Task steps, and as the
+//! `call_soon` method of the scheduling and priority loops (`make_loop_call_soon`):
+//! `BaseEventLoop.call_soon` with the Handle built here.
 use pyo3::ffi;
 use std::ptr;
 

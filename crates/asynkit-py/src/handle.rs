@@ -423,7 +423,7 @@ pub unsafe fn make_loop_call_soon(base: *mut ffi::PyObject) -> *mut ffi::PyObjec
             PyCFunctionFastWithKeywords: loop_call_soon,
         },
         ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-        ml_doc: c"call_soon($self, callback, /, *args, context=None)\n--\n\nArrange for a callback to be called as soon as possible (BaseEventLoop.call_soon; the Handle is built natively)."
+        ml_doc: c"call_soon($self, callback, *args, context=None)\n--\n\nArrange for a callback to be called as soon as possible (BaseEventLoop.call_soon; the Handle is built natively)."
             .as_ptr(),
     }));
     ffi::PyDescr_NewMethod(base as *mut ffi::PyTypeObject, def)

@@ -352,114 +352,67 @@ pub unsafe fn init_continuation(module: *mut ffi::PyObject) -> *mut ffi::PyObjec
 }
 
 unsafe fn init_type(module: *mut ffi::PyObject, continuation: bool) -> *mut ffi::PyObject {
+    use crate::pytype::{self, method, slot};
     use ffi::PyMethodDefPointer as M;
-    let methods: &'static mut [ffi::PyMethodDef] = Box::leak(Box::new([
-        ffi::PyMethodDef {
-            ml_name: c"send".as_ptr(),
-            ml_meth: M {
-                PyCFunction: m_send,
-            },
-            ml_flags: ffi::METH_O,
-            ml_doc: c"send(value) -> next yielded value or raise StopIteration.".as_ptr(),
-        },
-        ffi::PyMethodDef {
-            ml_name: c"throw".as_ptr(),
-            ml_meth: M {
-                PyCFunctionFast: m_throw,
-            },
-            ml_flags: ffi::METH_FASTCALL,
-            ml_doc: c"throw(exc) -> raise exception in the coroutine.".as_ptr(),
-        },
-        ffi::PyMethodDef {
-            ml_name: c"close".as_ptr(),
-            ml_meth: M {
-                PyCFunction: m_close,
-            },
-            ml_flags: ffi::METH_NOARGS,
-            ml_doc: c"close() -> close the coroutine (in the context).".as_ptr(),
-        },
-        ffi::PyMethodDef::zeroed(),
-    ]));
-    let mut slots: Vec<ffi::PyType_Slot> = vec![
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_dealloc,
-            pfunc: tp_dealloc as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_traverse,
-            pfunc: tp_traverse as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_clear,
-            pfunc: tp_clear as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_iter,
-            pfunc: tp_iter as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_iternext,
-            pfunc: tp_iternext as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_am_send,
-            pfunc: am_send as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_methods,
-            pfunc: methods.as_mut_ptr() as *mut c_void,
-        },
-    ];
+    let mut slots = pytype::gc_slots(tp_dealloc, tp_traverse, tp_clear).to_vec();
+    slots.extend([
+        slot(ffi::Py_tp_iter, tp_iter as *mut c_void),
+        slot(ffi::Py_tp_iternext, tp_iternext as *mut c_void),
+        slot(ffi::Py_am_send, am_send as *mut c_void),
+        pytype::methods_slot(vec![
+            method(
+                c"send",
+                M {
+                    PyCFunction: m_send,
+                },
+                ffi::METH_O,
+                c"send(value) -> next yielded value or raise StopIteration.",
+            ),
+            method(
+                c"throw",
+                M {
+                    PyCFunctionFast: m_throw,
+                },
+                ffi::METH_FASTCALL,
+                c"throw(exc) -> raise exception in the coroutine.",
+            ),
+            method(
+                c"close",
+                M {
+                    PyCFunction: m_close,
+                },
+                ffi::METH_NOARGS,
+                c"close() -> close the coroutine (in the context).",
+            ),
+        ]),
+    ]);
     if continuation {
-        let mut getset: Vec<ffi::PyGetSetDef> = Vec::new();
+        let mut getset = Vec::new();
         for name in FORWARDED {
             let key: &'static mut *mut ffi::PyObject =
                 Box::leak(Box::new(ffi::PyUnicode_InternFromString(name.as_ptr())));
             if key.is_null() {
                 return ptr::null_mut();
             }
-            getset.push(ffi::PyGetSetDef {
-                name: name.as_ptr(),
-                get: Some(get_forwarded),
-                set: None,
-                doc: ptr::null(),
-                closure: key as *mut *mut ffi::PyObject as *mut c_void,
-            });
+            let closure = key as *mut *mut ffi::PyObject as *mut c_void;
+            getset.push(pytype::getset(name, get_forwarded, None, closure));
         }
-        getset.push(ffi::PyGetSetDef {
-            name: ptr::null(),
-            get: None,
-            set: None,
-            doc: ptr::null(),
-            closure: ptr::null_mut(),
-        });
-        slots.push(ffi::PyType_Slot {
-            slot: ffi::Py_tp_getset,
-            pfunc: getset.leak().as_mut_ptr() as *mut c_void,
-        });
-        slots.push(ffi::PyType_Slot {
-            slot: ffi::Py_am_await,
-            pfunc: tp_iter as *mut c_void,
-        });
+        slots.push(pytype::getsets_slot(getset));
+        slots.push(slot(ffi::Py_am_await, tp_iter as *mut c_void));
     }
-    slots.push(ffi::PyType_Slot {
-        slot: 0,
-        pfunc: ptr::null_mut(),
-    });
-    let slots = slots.leak();
     let name = if continuation {
         c"asynkit._asynkit.CoroStartContinuation"
     } else {
         c"asynkit._asynkit.CoroStartWrapper"
     };
-    let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: name.as_ptr(),
-        basicsize: std::mem::size_of::<Awaiter>() as c_int,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_HAVE_GC
-            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
-        slots: slots.as_mut_ptr(),
-    }));
-    ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut())
+    let flags =
+        ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION;
+    pytype::new_type(
+        module,
+        name,
+        std::mem::size_of::<Awaiter>(),
+        flags,
+        slots,
+        ptr::null_mut(),
+    )
 }

@@ -496,26 +496,13 @@ unsafe extern "C" fn am_await(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
 
 // ---- type creation --------------------------------------------------------------------------
 
-fn method(
-    name: &'static std::ffi::CStr,
-    meth: ffi::PyMethodDefPointer,
-    flags: c_int,
-    doc: &'static std::ffi::CStr,
-) -> ffi::PyMethodDef {
-    ffi::PyMethodDef {
-        ml_name: name.as_ptr(),
-        ml_meth: meth,
-        ml_flags: flags,
-        ml_doc: doc.as_ptr(),
-    }
-}
-
-/// The method table (a new one per call: a type owns its table). The full class gets its
-/// own copy so its instances pass the interpreter's exact-type check on method
+/// The `Py_tp_methods` slot (a new table per call: a type owns its table). The full class
+/// gets its own copy so its instances pass the interpreter's exact-type check on method
 /// descriptors (3.11's PRECALL_NO_KW_METHOD_DESCRIPTOR_* deoptimise otherwise).
-pub fn method_defs() -> &'static mut [ffi::PyMethodDef] {
+pub fn methods_slot() -> ffi::PyType_Slot {
+    use crate::pytype::method;
     use ffi::PyMethodDefPointer as M;
-    Box::leak(Box::new([
+    crate::pytype::methods_slot(vec![
         method(c"done", M { PyCFunction: m_done }, ffi::METH_NOARGS, c"True if the coroutine finished during start or _throw and the outcome is held."),
         method(c"pending", M { PyCFunction: m_pending }, ffi::METH_NOARGS, c"True if the coroutine is suspended and the suspension value is held."),
         method(c"continued", M { PyCFunction: m_continued }, ffi::METH_NOARGS, c"True once the held value was handed to an awaiter, or after close()."),
@@ -525,8 +512,7 @@ pub fn method_defs() -> &'static mut [ffi::PyMethodDef] {
         method(c"_throw", M { PyCFunction: m_throw }, ffi::METH_O, c"Throw an exception into the coroutine and keep the outcome."),
         method(c"close", M { PyCFunction: m_close }, ffi::METH_NOARGS, c"Close the coroutine (in the context)."),
         method(c"__class_getitem__", M { PyCFunction: m_class_getitem }, ffi::METH_O | ffi::METH_CLASS, c"See PEP 585."),
-        ffi::PyMethodDef::zeroed(),
-    ]))
+    ])
 }
 
 pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
@@ -539,28 +525,25 @@ pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
     if INVALID_STATE_ERROR.is_null() {
         return ptr::null_mut();
     }
-    let methods = method_defs();
-    let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
-        ffi::PyType_Slot { slot: ffi::Py_tp_new, pfunc: tp_new as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: tp_dealloc as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_traverse, pfunc: tp_traverse as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_clear, pfunc: tp_clear as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_methods, pfunc: methods.as_mut_ptr() as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_am_await, pfunc: am_await as *mut c_void },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_doc,
-            pfunc: c"CoroStart(coro, context=None, autostart=True)\n--\n\nNative base of CoroStart: starts a coroutine eagerly and holds its first suspension or outcome.".as_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
-    ]));
-    let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: c"asynkit._asynkit.CoroStart".as_ptr(),
-        basicsize: std::mem::size_of::<CoroStart>() as c_int,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_BASETYPE | ffi::Py_TPFLAGS_HAVE_GC) as _,
-        slots: slots.as_mut_ptr(),
-    }));
-    let tp = ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut());
+    use crate::pytype::{self, slot};
+    let mut slots = vec![slot(ffi::Py_tp_new, tp_new as *mut c_void)];
+    slots.extend(pytype::gc_slots(tp_dealloc, tp_traverse, tp_clear));
+    slots.extend([
+        methods_slot(),
+        slot(ffi::Py_am_await, am_await as *mut c_void),
+        slot(
+            ffi::Py_tp_doc,
+            c"CoroStart(coro, context=None, autostart=True)\n--\n\nNative base of CoroStart: starts a coroutine eagerly and holds its first suspension or outcome.".as_ptr() as *mut c_void,
+        ),
+    ]);
+    let tp = pytype::new_type(
+        module,
+        c"asynkit._asynkit.CoroStart",
+        std::mem::size_of::<CoroStart>(),
+        ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_BASETYPE | ffi::Py_TPFLAGS_HAVE_GC,
+        slots,
+        ptr::null_mut(),
+    );
     if tp.is_null() {
         return ptr::null_mut();
     }

@@ -414,63 +414,31 @@ unsafe extern "C" fn tp_repr(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
 }
 
 pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let members: &'static mut [ffi::PyMemberDef] = Box::leak(Box::new([
-        ffi::PyMemberDef {
-            name: c"__vectorcalloffset__".as_ptr(),
-            type_code: ffi::Py_T_PYSSIZET,
-            offset: std::mem::offset_of!(Factory, vectorcall) as ffi::Py_ssize_t,
-            flags: ffi::Py_READONLY,
-            doc: ptr::null(),
-        },
-        ffi::PyMemberDef::default(),
-    ]));
-    let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_dealloc,
-            pfunc: tp_dealloc as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_traverse,
-            pfunc: tp_traverse as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_clear,
-            pfunc: tp_clear as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_repr,
-            pfunc: tp_repr as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_call,
-            pfunc: ffi::PyVectorcall_Call as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_members,
-            pfunc: members.as_mut_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_doc,
-            pfunc:
-                c"An eager task factory: factory(loop, coro, **kwargs) for loop.set_task_factory()."
-                    .as_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: 0,
-            pfunc: ptr::null_mut(),
-        },
-    ]));
-    let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: c"asynkit._asynkit.EagerTaskFactory".as_ptr(),
-        basicsize: std::mem::size_of::<Factory>() as c_int,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_HAVE_GC
-            | ffi::Py_TPFLAGS_HAVE_VECTORCALL
-            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
-        slots: slots.as_mut_ptr(),
-    }));
-    let tp = ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut());
+    use crate::pytype::{self, slot};
+    let mut slots = pytype::gc_slots(tp_dealloc, tp_traverse, tp_clear).to_vec();
+    slots.extend(pytype::vectorcall_slots(std::mem::offset_of!(
+        Factory, vectorcall
+    )));
+    slots.extend([
+        slot(ffi::Py_tp_repr, tp_repr as *mut c_void),
+        slot(
+            ffi::Py_tp_doc,
+            c"An eager task factory: factory(loop, coro, **kwargs) for loop.set_task_factory()."
+                .as_ptr() as *mut c_void,
+        ),
+    ]);
+    let flags = ffi::Py_TPFLAGS_DEFAULT
+        | ffi::Py_TPFLAGS_HAVE_GC
+        | ffi::Py_TPFLAGS_HAVE_VECTORCALL
+        | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION;
+    let tp = pytype::new_type(
+        module,
+        c"asynkit._asynkit.EagerTaskFactory",
+        std::mem::size_of::<Factory>(),
+        flags,
+        slots,
+        ptr::null_mut(),
+    );
     if !tp.is_null() {
         TYPE = tp as *mut ffi::PyTypeObject;
     }

@@ -155,77 +155,32 @@ pub unsafe fn init(module: *mut ffi::PyObject) -> *mut ffi::PyObject {
     if S_DONE.is_null() || S_MUST_CANCEL.is_null() {
         return ptr::null_mut();
     }
-    let members: &'static mut [ffi::PyMemberDef] = Box::leak(Box::new([
-        ffi::PyMemberDef {
-            name: c"__vectorcalloffset__".as_ptr(),
-            type_code: ffi::Py_T_PYSSIZET,
-            offset: std::mem::offset_of!(FirstStep, vectorcall) as ffi::Py_ssize_t,
-            flags: ffi::Py_READONLY,
-            doc: ptr::null(),
-        },
-        ffi::PyMemberDef::default(),
-    ]));
-    let getset: &'static mut [ffi::PyGetSetDef] = Box::leak(Box::new([
-        ffi::PyGetSetDef {
-            name: c"__self__".as_ptr(),
-            get: Some(get_self),
-            set: None,
-            doc: c"The Task this is the first step of.".as_ptr(),
-            closure: ptr::null_mut(),
-        },
-        ffi::PyGetSetDef {
-            name: ptr::null(),
-            get: None,
-            set: None,
-            doc: ptr::null(),
-            closure: ptr::null_mut(),
-        },
-    ]));
-    let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_dealloc,
-            pfunc: tp_dealloc as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_traverse,
-            pfunc: tp_traverse as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_clear,
-            pfunc: tp_clear as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_repr,
-            pfunc: tp_repr as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_call,
-            pfunc: ffi::PyVectorcall_Call as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_members,
-            pfunc: members.as_mut_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_getset,
-            pfunc: getset.as_mut_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: 0,
-            pfunc: ptr::null_mut(),
-        },
-    ]));
-    let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: c"asynkit._asynkit.FirstStep".as_ptr(),
-        basicsize: std::mem::size_of::<FirstStep>() as c_int,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_HAVE_GC
-            | ffi::Py_TPFLAGS_HAVE_VECTORCALL
-            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
-        slots: slots.as_mut_ptr(),
-    }));
-    let tp = ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut());
+    use crate::pytype::{self, slot};
+    let mut slots = pytype::gc_slots(tp_dealloc, tp_traverse, tp_clear).to_vec();
+    slots.extend(pytype::vectorcall_slots(std::mem::offset_of!(
+        FirstStep, vectorcall
+    )));
+    slots.extend([
+        slot(ffi::Py_tp_repr, tp_repr as *mut c_void),
+        pytype::getsets_slot(vec![pytype::getset(
+            c"__self__",
+            get_self,
+            None,
+            ptr::null_mut(),
+        )]),
+    ]);
+    let flags = ffi::Py_TPFLAGS_DEFAULT
+        | ffi::Py_TPFLAGS_HAVE_GC
+        | ffi::Py_TPFLAGS_HAVE_VECTORCALL
+        | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION;
+    let tp = pytype::new_type(
+        module,
+        c"asynkit._asynkit.FirstStep",
+        std::mem::size_of::<FirstStep>(),
+        flags,
+        slots,
+        ptr::null_mut(),
+    );
     if !tp.is_null() {
         TYPE = tp as *mut ffi::PyTypeObject;
     }

@@ -140,16 +140,7 @@ unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
 
 /// Create the full class with bases `(CoroStartBase, mixin)`.
 pub unsafe fn make(module: *mut ffi::PyObject, mixin: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let members: &'static mut [ffi::PyMemberDef] = Box::leak(Box::new([
-        ffi::PyMemberDef {
-            name: c"__dictoffset__".as_ptr(),
-            type_code: ffi::Py_T_PYSSIZET,
-            offset: DICT_OFFSET as ffi::Py_ssize_t,
-            flags: ffi::Py_READONLY,
-            doc: ptr::null(),
-        },
-        ffi::PyMemberDef::default(),
-    ]));
+    use crate::pytype::{self, slot};
     #[cfg(all(Py_3_11, not(Py_3_12)))]
     if SHARED_DICT.is_null() {
         SHARED_DICT = ffi::PyDict_New();
@@ -157,63 +148,38 @@ pub unsafe fn make(module: *mut ffi::PyObject, mixin: *mut ffi::PyObject) -> *mu
             return ptr::null_mut();
         }
     }
-    let getset: &'static mut [ffi::PyGetSetDef] = Box::leak(Box::new([
-        ffi::PyGetSetDef {
-            name: c"__dict__".as_ptr(),
-            get: Some(get_dict),
-            set: Some(set_dict),
-            doc: ptr::null(),
-            closure: ptr::null_mut(),
-        },
-        ffi::PyGetSetDef {
-            name: ptr::null(),
-            get: None,
-            set: None,
-            doc: ptr::null(),
-            closure: ptr::null_mut(),
-        },
-    ]));
-    let mut slots: Vec<ffi::PyType_Slot> = vec![
-        ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: tp_dealloc as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_traverse, pfunc: tp_traverse as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_clear, pfunc: tp_clear as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_members, pfunc: members.as_mut_ptr() as *mut c_void },
-        // The base's methods again, owned by this class (see `corostart::method_defs`).
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_methods,
-            pfunc: corostart::method_defs().as_mut_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_doc,
-            pfunc: c"CoroStart(coro, *, context=None, autostart=True)\n--\n\nStart a coroutine eagerly; await the instance to continue it (Rust engine).".as_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot { slot: ffi::Py_tp_getset, pfunc: getset.as_mut_ptr() as *mut c_void },
-    ];
+    let mut slots = pytype::gc_slots(tp_dealloc, tp_traverse, tp_clear).to_vec();
+    slots.extend([
+        pytype::members_slot(vec![pytype::member(c"__dictoffset__", ffi::Py_T_PYSSIZET, DICT_OFFSET)]),
+        // The base's methods again, owned by this class (see `corostart::methods_slot`).
+        corostart::methods_slot(),
+        slot(
+            ffi::Py_tp_doc,
+            c"CoroStart(coro, *, context=None, autostart=True)\n--\n\nStart a coroutine eagerly; await the instance to continue it (Rust engine).".as_ptr() as *mut c_void,
+        ),
+        pytype::getsets_slot(vec![pytype::getset(
+            c"__dict__",
+            get_dict,
+            Some(set_dict),
+            ptr::null_mut(),
+        )]),
+    ]);
     #[cfg(all(Py_3_11, not(Py_3_12)))]
-    slots.push(ffi::PyType_Slot {
-        slot: ffi::Py_tp_setattro,
-        pfunc: tp_setattro as *mut c_void,
-    });
-    slots.push(ffi::PyType_Slot {
-        slot: 0,
-        pfunc: ptr::null_mut(),
-    });
-    let slots = slots.leak();
-    let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: c"asynkit.coroutine._CCoroStart".as_ptr(),
-        basicsize: std::mem::size_of::<Full>() as c_int,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_BASETYPE
-            | ffi::Py_TPFLAGS_HAVE_GC
-            | IMMUTABLE) as _,
-        slots: slots.as_mut_ptr(),
-    }));
+    slots.push(slot(ffi::Py_tp_setattro, tp_setattro as *mut c_void));
     let bases = ffi::PyTuple_Pack(2, corostart::type_object() as *mut ffi::PyObject, mixin);
     if bases.is_null() {
         return ptr::null_mut();
     }
-    let tp = ffi::PyType_FromModuleAndSpec(module, spec, bases);
+    let flags =
+        ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_BASETYPE | ffi::Py_TPFLAGS_HAVE_GC | IMMUTABLE;
+    let tp = pytype::new_type(
+        module,
+        c"asynkit.coroutine._CCoroStart",
+        std::mem::size_of::<Full>(),
+        flags,
+        slots,
+        bases,
+    );
     ffi::Py_DECREF(bases);
     if tp.is_null() {
         return ptr::null_mut();

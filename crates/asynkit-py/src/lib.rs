@@ -30,6 +30,7 @@ mod monitor;
 mod native_eager;
 mod prio_queue;
 mod pyerr;
+mod pytype;
 mod running_loop;
 mod sched_call;
 mod scheduling;

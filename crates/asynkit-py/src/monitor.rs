@@ -798,82 +798,33 @@ unsafe fn make_type(
     clear: *mut c_void,
     dealloc: *mut c_void,
 ) -> *mut ffi::PyObject {
+    use crate::pytype::{self, method, slot};
     use ffi::PyMethodDefPointer as M;
-    let methods: &'static mut [ffi::PyMethodDef] = Box::leak(Box::new([
-        ffi::PyMethodDef {
-            ml_name: c"send".as_ptr(),
-            ml_meth: M { PyCFunction: send },
-            ml_flags: ffi::METH_O,
-            ml_doc: ptr::null(),
-        },
-        ffi::PyMethodDef {
-            ml_name: c"throw".as_ptr(),
-            ml_meth: M {
-                PyCFunctionFast: throw,
-            },
-            ml_flags: ffi::METH_FASTCALL,
-            ml_doc: ptr::null(),
-        },
-        ffi::PyMethodDef {
-            ml_name: c"close".as_ptr(),
-            ml_meth: M { PyCFunction: close },
-            ml_flags: ffi::METH_NOARGS,
-            ml_doc: ptr::null(),
-        },
-        ffi::PyMethodDef::zeroed(),
-    ]));
-    let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_dealloc,
-            pfunc: dealloc,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_traverse,
-            pfunc: traverse,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_clear,
-            pfunc: clear,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_iter,
-            pfunc: self_iter as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_iternext,
-            pfunc: iternext,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_am_send,
-            pfunc: am_send,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_am_await,
-            pfunc: self_iter as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_methods,
-            pfunc: methods.as_mut_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_doc,
-            pfunc: doc.as_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: 0,
-            pfunc: ptr::null_mut(),
-        },
-    ]));
-    let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: name.as_ptr(),
-        basicsize: basicsize as c_int,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_HAVE_GC
-            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
-        slots: slots.as_mut_ptr(),
-    }));
-    ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut())
+    let slots = vec![
+        slot(ffi::Py_tp_dealloc, dealloc),
+        slot(ffi::Py_tp_traverse, traverse),
+        slot(ffi::Py_tp_clear, clear),
+        slot(ffi::Py_tp_iter, self_iter as *mut c_void),
+        slot(ffi::Py_tp_iternext, iternext),
+        slot(ffi::Py_am_send, am_send),
+        slot(ffi::Py_am_await, self_iter as *mut c_void),
+        pytype::methods_slot(vec![
+            method(c"send", M { PyCFunction: send }, ffi::METH_O, c""),
+            method(
+                c"throw",
+                M {
+                    PyCFunctionFast: throw,
+                },
+                ffi::METH_FASTCALL,
+                c"",
+            ),
+            method(c"close", M { PyCFunction: close }, ffi::METH_NOARGS, c""),
+        ]),
+        slot(ffi::Py_tp_doc, doc.as_ptr() as *mut c_void),
+    ];
+    let flags =
+        ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION;
+    pytype::new_type(module, name, basicsize, flags, slots, ptr::null_mut())
 }
 
 /// Create both types; returns (MonitorDrive, OobAwaitable) or nulls with an error set.

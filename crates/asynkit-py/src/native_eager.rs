@@ -821,121 +821,87 @@ pub unsafe fn configure(
 }
 
 pub unsafe fn init(module: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi::PyObject) {
-    let methods: &'static mut [ffi::PyMethodDef] = Box::leak(Box::new([
-        ffi::PyMethodDef {
-            ml_name: c"get_debug".as_ptr(),
-            ml_meth: ffi::PyMethodDefPointer {
+    use crate::pytype::{self, method, slot};
+    use ffi::PyMethodDefPointer as M;
+    let methods = pytype::methods_slot(vec![
+        method(
+            c"get_debug",
+            M {
                 PyCFunction: catcher_get_debug,
             },
-            ml_flags: ffi::METH_NOARGS,
-            ml_doc: ptr::null(),
-        },
-        ffi::PyMethodDef {
-            ml_name: c"call_soon".as_ptr(),
-            ml_meth: ffi::PyMethodDefPointer {
+            ffi::METH_NOARGS,
+            c"",
+        ),
+        method(
+            c"call_soon",
+            M {
                 PyCFunctionFastWithKeywords: catcher_call_soon,
             },
-            ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-            ml_doc: ptr::null(),
-        },
-        ffi::PyMethodDef {
-            ml_name: c"call_exception_handler".as_ptr(),
-            ml_meth: ffi::PyMethodDefPointer {
+            ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+            c"",
+        ),
+        method(
+            c"call_exception_handler",
+            M {
                 PyCFunction: catcher_call_exception_handler,
             },
-            ml_flags: ffi::METH_O,
-            ml_doc: ptr::null(),
-        },
-        ffi::PyMethodDef::zeroed(),
-    ]));
-    let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_dealloc,
-            pfunc: catcher_dealloc as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_traverse,
-            pfunc: catcher_traverse as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_clear,
-            pfunc: catcher_clear as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_methods,
-            pfunc: methods.as_mut_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_getattro,
-            pfunc: catcher_getattro as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: 0,
-            pfunc: ptr::null_mut(),
-        },
-    ]));
-    GET_DEBUG_DEF = &raw mut methods[0];
-    CALL_SOON_DEF = &raw mut methods[1];
-    let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: c"asynkit._asynkit.StepCatcher".as_ptr(),
-        basicsize: std::mem::size_of::<Catcher>() as c_int,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_HAVE_GC
-            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
-        slots: slots.as_mut_ptr(),
-    }));
-    let catcher = ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut());
+            ffi::METH_O,
+            c"",
+        ),
+    ]);
+    // The cached bound methods are made from these definitions (see `catcher_getattro`).
+    let defs = methods.pfunc as *mut ffi::PyMethodDef;
+    GET_DEBUG_DEF = defs;
+    CALL_SOON_DEF = defs.add(1);
+    let mut slots = pytype::gc_slots(catcher_dealloc, catcher_traverse, catcher_clear).to_vec();
+    slots.extend([
+        methods,
+        slot(ffi::Py_tp_getattro, catcher_getattro as *mut c_void),
+    ]);
+    let flags =
+        ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION;
+    let catcher = pytype::new_type(
+        module,
+        c"asynkit._asynkit.StepCatcher",
+        std::mem::size_of::<Catcher>(),
+        flags,
+        slots,
+        ptr::null_mut(),
+    );
     if catcher.is_null() {
         return (ptr::null_mut(), ptr::null_mut());
     }
     CATCHER_TYPE = catcher as *mut ffi::PyTypeObject;
 
-    let members: &'static mut [ffi::PyMemberDef] = Box::leak(Box::new([
-        ffi::PyMemberDef {
-            name: c"__vectorcalloffset__".as_ptr(),
-            type_code: ffi::Py_T_PYSSIZET,
-            offset: std::mem::offset_of!(Factory, vectorcall) as ffi::Py_ssize_t,
-            flags: ffi::Py_READONLY,
-            doc: ptr::null(),
-        },
-        ffi::PyMemberDef::default(),
-    ]));
-    let getset: &'static mut [ffi::PyGetSetDef] = Box::leak(Box::new([
-        ffi::PyGetSetDef {
-            name: c"__closure__".as_ptr(),
-            get: Some(factory_closure),
-            set: None,
-            doc: ptr::null(),
-            closure: ptr::null_mut(),
-        },
-        ffi::PyGetSetDef::default(),
-    ]));
-    let fslots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
-        ffi::PyType_Slot { slot: ffi::Py_tp_dealloc, pfunc: factory_dealloc as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_traverse, pfunc: factory_traverse as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_clear, pfunc: factory_clear as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_repr, pfunc: factory_repr as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_call, pfunc: ffi::PyVectorcall_Call as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_members, pfunc: members.as_mut_ptr() as *mut c_void },
-        ffi::PyType_Slot { slot: ffi::Py_tp_getset, pfunc: getset.as_mut_ptr() as *mut c_void },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_doc,
-            pfunc: c"A task factory with CPython 3.12's eager semantics: factory(loop, coro, *, name=None, context=None).".as_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot { slot: 0, pfunc: ptr::null_mut() },
-    ]));
-    let fspec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: c"asynkit._asynkit.NativeEagerTaskFactory".as_ptr(),
-        basicsize: std::mem::size_of::<Factory>() as c_int,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_HAVE_GC
-            | ffi::Py_TPFLAGS_HAVE_VECTORCALL
-            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
-        slots: fslots.as_mut_ptr(),
-    }));
-    let factory = ffi::PyType_FromModuleAndSpec(module, fspec, ptr::null_mut());
+    let mut fslots = pytype::gc_slots(factory_dealloc, factory_traverse, factory_clear).to_vec();
+    fslots.extend(pytype::vectorcall_slots(std::mem::offset_of!(
+        Factory, vectorcall
+    )));
+    fslots.extend([
+        slot(ffi::Py_tp_repr, factory_repr as *mut c_void),
+        pytype::getsets_slot(vec![pytype::getset(
+            c"__closure__",
+            factory_closure,
+            None,
+            ptr::null_mut(),
+        )]),
+        slot(
+            ffi::Py_tp_doc,
+            c"A task factory with CPython 3.12's eager semantics: factory(loop, coro, *, name=None, context=None).".as_ptr() as *mut c_void,
+        ),
+    ]);
+    let fflags = ffi::Py_TPFLAGS_DEFAULT
+        | ffi::Py_TPFLAGS_HAVE_GC
+        | ffi::Py_TPFLAGS_HAVE_VECTORCALL
+        | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION;
+    let factory = pytype::new_type(
+        module,
+        c"asynkit._asynkit.NativeEagerTaskFactory",
+        std::mem::size_of::<Factory>(),
+        fflags,
+        fslots,
+        ptr::null_mut(),
+    );
     if factory.is_null() {
         return (catcher, ptr::null_mut());
     }

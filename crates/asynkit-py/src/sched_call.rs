@@ -461,153 +461,87 @@ unsafe extern "C" fn func_dealloc(obj: *mut ffi::PyObject) {
 }
 
 pub unsafe fn init(module: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi::PyObject) {
+    use crate::pytype::{self, method, slot};
     use ffi::PyMethodDefPointer as M;
-    let methods: &'static mut [ffi::PyMethodDef] = Box::leak(Box::new([
-        ffi::PyMethodDef {
-            ml_name: c"send".as_ptr(),
-            ml_meth: M {
-                PyCFunction: call_m_send,
-            },
-            ml_flags: ffi::METH_O,
-            ml_doc: ptr::null(),
-        },
-        ffi::PyMethodDef {
-            ml_name: c"throw".as_ptr(),
-            ml_meth: M {
-                PyCFunctionFast: call_m_throw,
-            },
-            ml_flags: ffi::METH_FASTCALL,
-            ml_doc: ptr::null(),
-        },
-        ffi::PyMethodDef {
-            ml_name: c"close".as_ptr(),
-            ml_meth: M {
-                PyCFunction: call_m_close,
-            },
-            ml_flags: ffi::METH_NOARGS,
-            ml_doc: ptr::null(),
-        },
-        ffi::PyMethodDef::zeroed(),
-    ]));
-    let slots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_dealloc,
-            pfunc: call_dealloc as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_traverse,
-            pfunc: call_traverse as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_clear,
-            pfunc: call_clear as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_repr,
-            pfunc: call_repr as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_iter,
-            pfunc: step::self_iter as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_iternext,
-            pfunc: call_iternext as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_am_await,
-            pfunc: step::self_iter as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_am_send,
-            pfunc: call_am_send as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_methods,
-            pfunc: methods.as_mut_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: 0,
-            pfunc: ptr::null_mut(),
-        },
-    ]));
-    let spec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: c"asynkit._asynkit.SchedCall".as_ptr(),
-        basicsize: std::mem::size_of::<Call>() as c_int,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_HAVE_GC
-            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
-        slots: slots.as_mut_ptr(),
-    }));
-    let call_tp = ffi::PyType_FromModuleAndSpec(module, spec, ptr::null_mut());
+    let mut slots = pytype::gc_slots(call_dealloc, call_traverse, call_clear).to_vec();
+    slots.extend([
+        slot(ffi::Py_tp_repr, call_repr as *mut c_void),
+        slot(ffi::Py_tp_iter, step::self_iter as *mut c_void),
+        slot(ffi::Py_tp_iternext, call_iternext as *mut c_void),
+        slot(ffi::Py_am_await, step::self_iter as *mut c_void),
+        slot(ffi::Py_am_send, call_am_send as *mut c_void),
+        pytype::methods_slot(vec![
+            method(
+                c"send",
+                M {
+                    PyCFunction: call_m_send,
+                },
+                ffi::METH_O,
+                c"",
+            ),
+            method(
+                c"throw",
+                M {
+                    PyCFunctionFast: call_m_throw,
+                },
+                ffi::METH_FASTCALL,
+                c"",
+            ),
+            method(
+                c"close",
+                M {
+                    PyCFunction: call_m_close,
+                },
+                ffi::METH_NOARGS,
+                c"",
+            ),
+        ]),
+    ]);
+    let flags =
+        ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION;
+    let call_tp = pytype::new_type(
+        module,
+        c"asynkit._asynkit.SchedCall",
+        std::mem::size_of::<Call>(),
+        flags,
+        slots,
+        ptr::null_mut(),
+    );
     if call_tp.is_null() {
         return (ptr::null_mut(), ptr::null_mut());
     }
     CALL_TYPE = call_tp as *mut ffi::PyTypeObject;
 
-    let members: &'static mut [ffi::PyMemberDef] = Box::leak(Box::new([
-        ffi::PyMemberDef {
-            name: c"__vectorcalloffset__".as_ptr(),
-            type_code: ffi::Py_T_PYSSIZET,
-            offset: std::mem::offset_of!(Func, vectorcall) as ffi::Py_ssize_t,
-            flags: ffi::Py_READONLY,
-            doc: ptr::null(),
-        },
-        ffi::PyMemberDef {
-            name: c"__wrapped__".as_ptr(),
-            type_code: ffi::Py_T_OBJECT_EX,
-            offset: std::mem::offset_of!(Func, reference) as ffi::Py_ssize_t,
-            flags: ffi::Py_READONLY,
-            doc: ptr::null(),
-        },
-        ffi::PyMemberDef::default(),
-    ]));
-    let fslots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_dealloc,
-            pfunc: func_dealloc as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_traverse,
-            pfunc: func_traverse as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_clear,
-            pfunc: func_clear as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_repr,
-            pfunc: func_repr as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_getattro,
-            pfunc: func_getattro as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_call,
-            pfunc: ffi::PyVectorcall_Call as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_members,
-            pfunc: members.as_mut_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: 0,
-            pfunc: ptr::null_mut(),
-        },
-    ]));
-    let fspec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: c"asynkit._asynkit.SchedFunction".as_ptr(),
-        basicsize: std::mem::size_of::<Func>() as c_int,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_HAVE_GC
-            | ffi::Py_TPFLAGS_HAVE_VECTORCALL
-            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
-        slots: fslots.as_mut_ptr(),
-    }));
-    let func_tp = ffi::PyType_FromModuleAndSpec(module, fspec, ptr::null_mut());
+    let mut fslots = pytype::gc_slots(func_dealloc, func_traverse, func_clear).to_vec();
+    fslots.extend([
+        slot(ffi::Py_tp_repr, func_repr as *mut c_void),
+        slot(ffi::Py_tp_getattro, func_getattro as *mut c_void),
+        slot(ffi::Py_tp_call, ffi::PyVectorcall_Call as *mut c_void),
+        pytype::members_slot(vec![
+            pytype::member(
+                c"__vectorcalloffset__",
+                ffi::Py_T_PYSSIZET,
+                std::mem::offset_of!(Func, vectorcall),
+            ),
+            pytype::member(
+                c"__wrapped__",
+                ffi::Py_T_OBJECT_EX,
+                std::mem::offset_of!(Func, reference),
+            ),
+        ]),
+    ]);
+    let fflags = ffi::Py_TPFLAGS_DEFAULT
+        | ffi::Py_TPFLAGS_HAVE_GC
+        | ffi::Py_TPFLAGS_HAVE_VECTORCALL
+        | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION;
+    let func_tp = pytype::new_type(
+        module,
+        c"asynkit._asynkit.SchedFunction",
+        std::mem::size_of::<Func>(),
+        fflags,
+        fslots,
+        ptr::null_mut(),
+    );
     if func_tp.is_null() {
         return (call_tp, ptr::null_mut());
     }

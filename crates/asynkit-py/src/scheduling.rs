@@ -409,163 +409,94 @@ pub unsafe extern "C" fn py_switch_head(
 }
 
 pub unsafe fn init(module: *mut ffi::PyObject) -> (*mut ffi::PyObject, *mut ffi::PyObject) {
+    use crate::pytype::{self, member, method, slot};
     use ffi::PyMethodDefPointer as M;
     // YieldOnce
-    let yslots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_dealloc,
-            pfunc: yield_dealloc as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_iter,
-            pfunc: crate::step::self_iter as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_iternext,
-            pfunc: yield_iternext as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_am_await,
-            pfunc: crate::step::self_iter as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_am_send,
-            pfunc: yield_am_send as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_doc,
-            pfunc: c"Awaiting it yields None once (a bare yield, as sleep(0) does).".as_ptr()
+    let yslots = vec![
+        slot(ffi::Py_tp_dealloc, yield_dealloc as *mut c_void),
+        slot(ffi::Py_tp_iter, crate::step::self_iter as *mut c_void),
+        slot(ffi::Py_tp_iternext, yield_iternext as *mut c_void),
+        slot(ffi::Py_am_await, crate::step::self_iter as *mut c_void),
+        slot(ffi::Py_am_send, yield_am_send as *mut c_void),
+        slot(
+            ffi::Py_tp_doc,
+            c"Awaiting it yields None once (a bare yield, as sleep(0) does).".as_ptr()
                 as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: 0,
-            pfunc: ptr::null_mut(),
-        },
-    ]));
-    let yspec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: c"asynkit._asynkit.YieldOnce".as_ptr(),
-        basicsize: std::mem::size_of::<YieldOnce>() as c_int,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
-        slots: yslots.as_mut_ptr(),
-    }));
-    let ytype = ffi::PyType_FromModuleAndSpec(module, yspec, ptr::null_mut());
+        ),
+    ];
+    let ytype = pytype::new_type(
+        module,
+        c"asynkit._asynkit.YieldOnce",
+        std::mem::size_of::<YieldOnce>(),
+        ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION,
+        yslots,
+        ptr::null_mut(),
+    );
     if ytype.is_null() {
         return (ptr::null_mut(), ptr::null_mut());
     }
     YIELD_TYPE = ytype as *mut ffi::PyTypeObject;
 
     // ReinsertHead
-    let methods: &'static mut [ffi::PyMethodDef] = Box::leak(Box::new([
-        ffi::PyMethodDef {
-            ml_name: c"_run".as_ptr(),
-            ml_meth: M {
-                PyCFunction: head_run,
-            },
-            ml_flags: ffi::METH_NOARGS,
-            ml_doc: ptr::null(),
-        },
-        ffi::PyMethodDef {
-            ml_name: c"cancel".as_ptr(),
-            ml_meth: M {
-                PyCFunction: head_cancel,
-            },
-            ml_flags: ffi::METH_NOARGS,
-            ml_doc: ptr::null(),
-        },
-        ffi::PyMethodDef {
-            ml_name: c"cancelled".as_ptr(),
-            ml_meth: M {
-                PyCFunction: head_cancelled,
-            },
-            ml_flags: ffi::METH_NOARGS,
-            ml_doc: ptr::null(),
-        },
-        ffi::PyMethodDef::zeroed(),
-    ]));
-    let members: &'static mut [ffi::PyMemberDef] = Box::leak(Box::new([
-        ffi::PyMemberDef {
-            name: c"_cancelled".as_ptr(),
-            type_code: ffi::Py_T_BOOL,
-            offset: std::mem::offset_of!(Head, cancelled) as ffi::Py_ssize_t,
-            flags: ffi::Py_READONLY,
-            doc: ptr::null(),
-        },
-        ffi::PyMemberDef {
-            name: c"_loop".as_ptr(),
-            type_code: ffi::Py_T_OBJECT_EX,
-            offset: std::mem::offset_of!(Head, loop_) as ffi::Py_ssize_t,
-            flags: ffi::Py_READONLY,
-            doc: ptr::null(),
-        },
-        ffi::PyMemberDef::default(),
-    ]));
-    let getset: &'static mut [ffi::PyGetSetDef] = Box::leak(Box::new([
-        ffi::PyGetSetDef {
-            name: c"_callback".as_ptr(),
-            get: Some(head_get_callback),
-            set: None,
-            doc: ptr::null(),
-            closure: ptr::null_mut(),
-        },
-        ffi::PyGetSetDef {
-            name: c"_args".as_ptr(),
-            get: Some(head_get_args),
-            set: None,
-            doc: ptr::null(),
-            closure: ptr::null_mut(),
-        },
-        ffi::PyGetSetDef::default(),
-    ]));
-    let hslots: &'static mut [ffi::PyType_Slot] = Box::leak(Box::new([
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_dealloc,
-            pfunc: head_dealloc as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_traverse,
-            pfunc: head_traverse as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_clear,
-            pfunc: head_clear as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_repr,
-            pfunc: head_repr as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_methods,
-            pfunc: methods.as_mut_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_members,
-            pfunc: members.as_mut_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_getset,
-            pfunc: getset.as_mut_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_doc,
-            pfunc: c"sleep_insert's one-shot head callback: task_reinsert(task, pos) when run."
-                .as_ptr() as *mut c_void,
-        },
-        ffi::PyType_Slot {
-            slot: 0,
-            pfunc: ptr::null_mut(),
-        },
-    ]));
-    let hspec: &'static mut ffi::PyType_Spec = Box::leak(Box::new(ffi::PyType_Spec {
-        name: c"asynkit._asynkit.ReinsertHead".as_ptr(),
-        basicsize: std::mem::size_of::<Head>() as c_int,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_HAVE_GC
-            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as _,
-        slots: hslots.as_mut_ptr(),
-    }));
-    let htype = ffi::PyType_FromModuleAndSpec(module, hspec, ptr::null_mut());
+    let mut hslots = pytype::gc_slots(head_dealloc, head_traverse, head_clear).to_vec();
+    hslots.extend([
+        slot(ffi::Py_tp_repr, head_repr as *mut c_void),
+        pytype::methods_slot(vec![
+            method(
+                c"_run",
+                M {
+                    PyCFunction: head_run,
+                },
+                ffi::METH_NOARGS,
+                c"",
+            ),
+            method(
+                c"cancel",
+                M {
+                    PyCFunction: head_cancel,
+                },
+                ffi::METH_NOARGS,
+                c"",
+            ),
+            method(
+                c"cancelled",
+                M {
+                    PyCFunction: head_cancelled,
+                },
+                ffi::METH_NOARGS,
+                c"",
+            ),
+        ]),
+        pytype::members_slot(vec![
+            member(
+                c"_cancelled",
+                ffi::Py_T_BOOL,
+                std::mem::offset_of!(Head, cancelled),
+            ),
+            member(
+                c"_loop",
+                ffi::Py_T_OBJECT_EX,
+                std::mem::offset_of!(Head, loop_),
+            ),
+        ]),
+        pytype::getsets_slot(vec![
+            pytype::getset(c"_callback", head_get_callback, None, ptr::null_mut()),
+            pytype::getset(c"_args", head_get_args, None, ptr::null_mut()),
+        ]),
+        slot(
+            ffi::Py_tp_doc,
+            c"sleep_insert's one-shot head callback: task_reinsert(task, pos) when run.".as_ptr()
+                as *mut c_void,
+        ),
+    ]);
+    let htype = pytype::new_type(
+        module,
+        c"asynkit._asynkit.ReinsertHead",
+        std::mem::size_of::<Head>(),
+        ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION,
+        hslots,
+        ptr::null_mut(),
+    );
     if htype.is_null() {
         return (ytype, ptr::null_mut());
     }

@@ -49,6 +49,8 @@ static mut S_DEBUG: *mut ffi::PyObject = ptr::null_mut();
 static mut S_READY: *mut ffi::PyObject = ptr::null_mut();
 static mut S_APPEND: *mut ffi::PyObject = ptr::null_mut();
 static mut CONTEXT_KWNAMES: *mut ffi::PyObject = ptr::null_mut();
+/// The method definition of the scheduling loops' native `call_soon`.
+static mut LOOP_CALL_SOON_DEF: *mut ffi::PyMethodDef = ptr::null_mut();
 /// The last loop type (with its version tag) whose class-level `_call_soon` is asyncio's.
 static mut PLAIN_TYPE: (*mut ffi::PyTypeObject, u32) = (ptr::null_mut(), 0);
 
@@ -201,14 +203,18 @@ unsafe fn make(
     h
 }
 
-/// Whether `lp.call_soon` is asyncio's own (however it is looked up); `Err` with an
-/// exception set.
+/// Whether `lp.call_soon` is asyncio's own or the scheduling loops' native one (however
+/// it is looked up); `Err` with an exception set.
 unsafe fn call_soon_is_base(lp: *mut ffi::PyObject) -> Result<bool, ()> {
     let bound = ffi::PyObject_GetAttr(lp, S_CALL_SOON);
     if bound.is_null() {
         return Err(());
     }
-    let plain = crate::method::is_bound(bound, BASE_CALL_SOON, lp);
+    let plain = crate::method::is_bound(bound, BASE_CALL_SOON, lp)
+        || (!LOOP_CALL_SOON_DEF.is_null()
+            && ffi::PyCFunction_Check(bound) != 0
+            && (*(bound as *mut ffi::PyCFunctionObject)).m_ml == LOOP_CALL_SOON_DEF
+            && ffi::PyCFunction_GET_SELF(bound) == lp);
     ffi::Py_DECREF(bound);
     Ok(plain)
 }
@@ -257,8 +263,8 @@ pub fn enabled() -> bool {
 // ---- `call_soon` for the scheduling loops -------------------------------------------------
 
 /// `loop._ready` when the loop is neither closed nor in debug mode and its class keeps
-/// asyncio's `_call_soon` (which is `self._ready.append(Handle(...))`). New reference, null if not applicable (no
-/// exception set) or `Err` with an exception.
+/// asyncio's `_call_soon` (which is `self._ready.append(Handle(...))`). New reference,
+/// null if not applicable (no exception set), or `Err` with an exception.
 unsafe fn plain_ready(lp: *mut ffi::PyObject) -> Result<*mut ffi::PyObject, ()> {
     if HANDLE.is_null() {
         return Ok(ptr::null_mut());
@@ -417,6 +423,9 @@ pub unsafe fn make_loop_call_soon(base: *mut ffi::PyObject) -> *mut ffi::PyObjec
         );
         return ptr::null_mut();
     }
+    if !LOOP_CALL_SOON_DEF.is_null() {
+        return ffi::PyDescr_NewMethod(base as *mut ffi::PyTypeObject, LOOP_CALL_SOON_DEF);
+    }
     let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
         ml_name: c"call_soon".as_ptr(),
         ml_meth: ffi::PyMethodDefPointer {
@@ -426,5 +435,6 @@ pub unsafe fn make_loop_call_soon(base: *mut ffi::PyObject) -> *mut ffi::PyObjec
         ml_doc: c"call_soon($self, callback, *args, context=None)\n--\n\nArrange for a callback to be called as soon as possible (BaseEventLoop.call_soon; the Handle is built natively)."
             .as_ptr(),
     }));
+    LOOP_CALL_SOON_DEF = def;
     ffi::PyDescr_NewMethod(base as *mut ffi::PyTypeObject, def)
 }

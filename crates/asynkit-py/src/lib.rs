@@ -175,15 +175,28 @@ fn _new_eager_task_factory<'py>(
     ctor: &Bound<'py, PyAny>,
     py_factory: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    new_factory(
+        ctor,
+        py_factory,
+        "create_eager_task_factory",
+        eager_factory::new,
+    )
+}
+
+/// `make(ctor, py_factory)` after checking that `ctor` is callable (`caller` names the
+/// public function in the TypeError).
+fn new_factory<'py>(
+    ctor: &Bound<'py, PyAny>,
+    py_factory: &Bound<'py, PyAny>,
+    caller: &str,
+    make: unsafe fn(*mut ffi::PyObject, *mut ffi::PyObject) -> *mut ffi::PyObject,
+) -> PyResult<Bound<'py, PyAny>> {
     if !ctor.is_callable() {
-        return Err(pyo3::exceptions::PyTypeError::new_err(
-            "create_eager_task_factory() argument 'custom_task_constructor' must be callable",
-        ));
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "{caller}() argument 'custom_task_constructor' must be callable"
+        )));
     }
-    unsafe {
-        let f = eager_factory::new(ctor.as_ptr(), py_factory.as_ptr());
-        Bound::from_owned_ptr_or_err(ctor.py(), f)
-    }
+    unsafe { Bound::from_owned_ptr_or_err(ctor.py(), make(ctor.as_ptr(), py_factory.as_ptr())) }
 }
 
 /// Turn on the native `call_soon` for asyncio's own loops (see handle.rs); returns
@@ -274,15 +287,12 @@ fn _new_native_eager_task_factory<'py>(
     ctor: &Bound<'py, PyAny>,
     py_factory: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    if !ctor.is_callable() {
-        return Err(pyo3::exceptions::PyTypeError::new_err(
-            "create_native_eager_task_factory() argument 'custom_task_constructor' must be callable",
-        ));
-    }
-    unsafe {
-        let f = native_eager::new_factory(ctor.as_ptr(), py_factory.as_ptr());
-        Bound::from_owned_ptr_or_err(ctor.py(), f)
-    }
+    new_factory(
+        ctor,
+        py_factory,
+        "create_native_eager_task_factory",
+        native_eager::new_factory,
+    )
 }
 
 /// Give the scheduling fast paths the task types, `asynkit.scheduling`'s globals, the

@@ -506,9 +506,10 @@ unsafe fn build(
 
 /// `asyncio.Task(coro, loop=lp[, context=context])` exactly as its constructor makes it
 /// (registered in `all_tasks()`, first step queued with its context), with the first step
-/// queued by `handle::call_soon` instead of the Python `loop.call_soon`. None when the
-/// fast path is off (the caller calls the constructor); otherwise the Task or null with
-/// an exception set.
+/// queued by `handle::call_soon` instead of the Python `loop.call_soon` (and, for a
+/// continuation whose start ended on a bare yield, that step being a `FirstStep`). None
+/// when the fast path is off (the caller calls the constructor); otherwise the Task or
+/// null with an exception set.
 pub unsafe fn create_task(
     coro: *mut ffi::PyObject,
     lp: *mut ffi::PyObject,

@@ -140,6 +140,34 @@ def test_eager_done_future_in_debug_mode() -> None:
     assert Loop.asked > 0
 
 
+def test_eager_done_future_asks_instance_get_debug() -> None:
+    """A get_debug set on the loop instance is what the Future's init consults."""
+    loop = asyncio.new_event_loop()
+    asked: list[int] = []
+
+    def get_debug() -> bool:
+        asked.append(1)
+        return True
+
+    async def main() -> None:
+        plain = asynkit.eager(trivial(1))
+        assert plain._source_traceback is None  # type: ignore[attr-defined]
+        assert plain.get_loop() is loop and plain.result() == 1 and not asked
+        loop.get_debug = get_debug  # type: ignore[method-assign]
+        fut = asynkit.eager(trivial(2))
+        assert asked and fut._source_traceback  # type: ignore[attr-defined]
+        assert fut.get_loop() is loop and await fut == 2
+        del loop.get_debug  # type: ignore[method-assign]
+        asked.clear()
+        fut = asynkit.eager(trivial(3))
+        assert not asked and fut._source_traceback is None  # type: ignore[attr-defined]
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
 @native
 def test_subclass_with_init() -> None:
     class Sub(ac._CCoroStart):  # type: ignore[misc, valid-type]

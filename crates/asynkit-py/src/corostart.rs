@@ -60,22 +60,27 @@ pub unsafe fn set_state(s: *mut CoroStart, state: u32, value: *mut ffi::PyObject
 }
 
 /// Keep the outcome of a step.
-#[inline]
+#[inline(always)]
 pub unsafe fn store_outcome(s: *mut CoroStart, r: PySendResult, out: *mut ffi::PyObject) {
     match r {
         PySendResult::PYGEN_NEXT => set_state(s, PENDING, out),
         PySendResult::PYGEN_RETURN => set_state(s, DONE_RESULT, out),
-        PySendResult::PYGEN_ERROR => {
-            let mut exc = pyerr::fetch();
-            if exc.is_null() {
-                exc = ffi::PyObject_CallOneArg(
-                    ffi::PyExc_SystemError,
-                    ffi::PyUnicode_FromString(c"error return without exception set".as_ptr()),
-                );
-            }
-            set_state(s, DONE_EXC, exc)
-        }
+        PySendResult::PYGEN_ERROR => set_state(s, DONE_EXC, raised()),
     }
+}
+
+/// The exception a failed step raised, taken out of the error indicator.
+#[cold]
+#[inline(never)]
+unsafe fn raised() -> *mut ffi::PyObject {
+    let exc = pyerr::fetch();
+    if !exc.is_null() {
+        return exc;
+    }
+    ffi::PyObject_CallOneArg(
+        ffi::PyExc_SystemError,
+        ffi::PyUnicode_FromString(c"error return without exception set".as_ptr()),
+    )
 }
 
 /// The object to step for `coro`: coroutines and generators directly, anything else
@@ -269,6 +274,9 @@ pub unsafe extern "C" fn tp_vectorcall(
     let n = ffi::PyVectorcall_NARGS(nargsf) as usize;
     // Fast path: CoroStart(coro) and CoroStart(coro, context=ctx).
     if kwnames.is_null() && n == 1 {
+        if ffi::PyCoro_CheckExact(*args) != 0 && crate::fullclass::is_full(tp) {
+            return crate::fullclass::new_started(*args);
+        }
         return create(tp, *args, ptr::null_mut(), true);
     }
     let pos = std::slice::from_raw_parts(args, n);
@@ -317,6 +325,7 @@ unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
     0
 }
 
+#[inline(always)]
 pub unsafe fn clear_fields(obj: *mut ffi::PyObject) {
     let s = obj as *mut CoroStart;
     ffi::Py_CLEAR(&mut (*s).coro);

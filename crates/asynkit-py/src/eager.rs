@@ -23,6 +23,8 @@ static mut SET_EXCEPTION: *mut ffi::PyObject = ptr::null_mut();
 static mut CREATE_TASK: *mut ffi::PyObject = ptr::null_mut();
 static mut STOCK_CREATE_FUTURE: *mut ffi::PyObject = ptr::null_mut();
 static mut FUTURES_MODULE: *mut ffi::PyObject = ptr::null_mut();
+/// `asyncio.futures.__dict__` (borrowed from the module kept above).
+static mut FUTURES_DICT: *mut ffi::PyObject = ptr::null_mut();
 static mut FUTURE_NAME: *mut ffi::PyObject = ptr::null_mut();
 static mut LOOP_KWNAMES: *mut ffi::PyObject = ptr::null_mut();
 static mut LOOP_NAME: *mut ffi::PyObject = ptr::null_mut();
@@ -61,6 +63,7 @@ unsafe fn init_future_fast_paths() {
     }
     STOCK_CREATE_FUTURE = stock;
     FUTURES_MODULE = futures;
+    FUTURES_DICT = ffi::PyModule_GetDict(futures);
     FUTURE_TYPE = c_future as *mut ffi::PyTypeObject;
     FUTURE_SET_RESULT = set_result;
     FUTURE_SET_EXCEPTION = set_exception;
@@ -210,21 +213,26 @@ unsafe fn done_future(value: *mut ffi::PyObject, is_exc: bool) -> *mut ffi::PyOb
 /// `asyncio.futures.Future(loop=loop)` with the module global looked up now, without
 /// running its Python frame.
 unsafe fn new_future(lp: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let meth = ffi::PyObject_GetAttr(lp, CREATE_FUTURE);
-    if meth.is_null() {
-        return ptr::null_mut();
-    }
-    let stock =
-        !STOCK_CREATE_FUTURE.is_null() && crate::method::is_bound(meth, STOCK_CREATE_FUTURE, lp);
+    let stock = !STOCK_CREATE_FUTURE.is_null()
+        && match crate::method::resolves_to(lp, CREATE_FUTURE, STOCK_CREATE_FUTURE) {
+            Some(stock) => stock,
+            None => return ptr::null_mut(),
+        };
     if !stock {
-        let fut = ffi::PyObject_CallNoArgs(meth);
-        ffi::Py_DECREF(meth);
-        return fut;
+        return ffi::PyObject_CallMethodNoArgs(lp, CREATE_FUTURE);
     }
-    ffi::Py_DECREF(meth);
-    let cls = ffi::PyObject_GetAttr(FUTURES_MODULE, FUTURE_NAME);
+    // `futures.Future`: the module's own dict answers for a name it holds.
+    let mut cls = ffi::PyDict_GetItemWithError(FUTURES_DICT, FUTURE_NAME);
     if cls.is_null() {
-        return ptr::null_mut();
+        if !ffi::PyErr_Occurred().is_null() {
+            return ptr::null_mut();
+        }
+        cls = ffi::PyObject_GetAttr(FUTURES_MODULE, FUTURE_NAME);
+        if cls.is_null() {
+            return ptr::null_mut();
+        }
+    } else {
+        ffi::Py_INCREF(cls);
     }
     let fut = if cls == FUTURE_TYPE as *mut ffi::PyObject {
         c_future(lp)
@@ -268,6 +276,9 @@ pub unsafe fn init_c_future(fut: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> 
         );
         return -1;
     };
+    if crate::native_eager::init_future_plain(fut, lp) {
+        return 0;
+    }
     // Initialised with a stand-in loop that answers `get_debug()` natively, then pointed
     // at `lp` (see `native_eager::loop_proxy`).
     let proxy = crate::native_eager::loop_proxy(lp);
@@ -289,6 +300,11 @@ pub unsafe fn init_c_future(fut: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> 
 /// The C Future's `set_result` / `set_exception` method descriptors (null if unavailable).
 pub fn future_setters() -> (*mut ffi::PyObject, *mut ffi::PyObject) {
     unsafe { (FUTURE_SET_RESULT, FUTURE_SET_EXCEPTION) }
+}
+
+/// asyncio's C Future type (null if the fast paths are off).
+pub fn c_future_type() -> *mut ffi::PyTypeObject {
+    unsafe { FUTURE_TYPE }
 }
 
 /// `EMPTY_TUPLE` for `tp_new` calls (null if the fast paths are off).

@@ -56,7 +56,7 @@ impl FreeList {
 
     /// A kept instance, made an object of `tp` again (one reference, not tracked), or
     /// null when there is none.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn pop(list: *mut FreeList, tp: *mut ffi::PyTypeObject) -> *mut ffi::PyObject {
         let l = &mut *list;
         if l.len == 0 {
@@ -70,7 +70,7 @@ impl FreeList {
 
     /// `tp_dealloc` body for an exact-type instance: untrack, `clear`, then keep it (or
     /// free it when the list is full); releases the type either way.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn dealloc(
         list: *mut FreeList,
         obj: *mut ffi::PyObject,

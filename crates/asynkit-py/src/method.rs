@@ -5,6 +5,13 @@ extern "C" {
     static mut PyMethod_Type: ffi::PyTypeObject;
     fn PyMethod_Function(m: *mut ffi::PyObject) -> *mut ffi::PyObject;
     fn PyMethod_Self(m: *mut ffi::PyObject) -> *mut ffi::PyObject;
+    // Exported by 3.10-3.13 (what LOAD_METHOD does); not relied on for 3.14+.
+    #[cfg(not(Py_3_14))]
+    fn _PyObject_GetMethod(
+        obj: *mut ffi::PyObject,
+        name: *mut ffi::PyObject,
+        method: *mut *mut ffi::PyObject,
+    ) -> std::os::raw::c_int;
 }
 
 /// `(function, self)` of a bound method (borrowed), or None for anything else.
@@ -25,4 +32,39 @@ pub unsafe fn is_bound(
     slf: *mut ffi::PyObject,
 ) -> bool {
     parts(m) == Some((func, slf))
+}
+
+/// Does `obj.name` give the function `func` bound to `obj` (found on the type, not
+/// shadowed by the instance)? Asked without making the bound method where the
+/// interpreter allows. `None`: the lookup raised (exception set).
+pub unsafe fn resolves_to(
+    obj: *mut ffi::PyObject,
+    name: *mut ffi::PyObject,
+    func: *mut ffi::PyObject,
+) -> Option<bool> {
+    #[cfg(not(Py_3_14))]
+    {
+        let mut m = std::ptr::null_mut();
+        let unbound = _PyObject_GetMethod(obj, name, &mut m);
+        if m.is_null() {
+            return None;
+        }
+        let r = if unbound != 0 {
+            m == func
+        } else {
+            is_bound(m, func, obj)
+        };
+        ffi::Py_DECREF(m);
+        Some(r)
+    }
+    #[cfg(Py_3_14)]
+    {
+        let m = ffi::PyObject_GetAttr(obj, name);
+        if m.is_null() {
+            return None;
+        }
+        let r = is_bound(m, func, obj);
+        ffi::Py_DECREF(m);
+        Some(r)
+    }
 }

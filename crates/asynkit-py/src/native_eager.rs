@@ -194,24 +194,60 @@ unsafe extern "C" fn catcher_get_debug(
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     let lp = (*(obj as *mut Catcher)).real_loop;
-    let tp = ffi::Py_TYPE(lp);
-    if !BASE_GET_DEBUG.is_null() && (*tp).tp_version_tag != 0 {
-        let (known, tag) = PLAIN_DEBUG_TYPE;
-        if known == tp && tag == (*tp).tp_version_tag {
-            return ffi::PyObject_GetAttr(lp, DEBUG_ATTR);
-        }
-        let m = ffi::PyObject_GetAttr(tp as *mut ffi::PyObject, GET_DEBUG);
-        if m.is_null() {
-            return m;
-        }
-        ffi::Py_DECREF(m);
-        if m == BASE_GET_DEBUG && (*tp).tp_version_tag != 0 {
-            PLAIN_DEBUG_TYPE = (tp, (*tp).tp_version_tag);
-            return ffi::PyObject_GetAttr(lp, DEBUG_ATTR);
+    match plain_debug(lp) {
+        Some(debug) => debug,
+        None => ffi::PyObject_CallMethodNoArgs(lp, GET_DEBUG),
+    }
+}
+
+/// `lp.get_debug()` without its frame while that is `BaseEventLoop.get_debug` (found on
+/// the loop's class, not shadowed by the instance): `Some(lp._debug)` (null if reading
+/// it raised). `None`: call the method (a lookup error is left for that call to meet).
+unsafe fn plain_debug(lp: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
+    if BASE_GET_DEBUG.is_null() {
+        return None;
+    }
+    match crate::method::resolves_to(lp, GET_DEBUG, BASE_GET_DEBUG) {
+        Some(true) => Some(ffi::PyObject_GetAttr(lp, DEBUG_ATTR)),
+        Some(false) => None,
+        None => {
+            ffi::PyErr_Clear();
+            None
         }
     }
-    ffi::PyObject_CallMethodNoArgs(lp, GET_DEBUG)
 }
+
+/// Initialise a newly allocated C Future (or subclass instance) `fut` for the loop `lp`
+/// when `Future.__init__(loop=lp)` would only point it at `lp`: the loop's `get_debug()`
+/// is asyncio's and false (in debug mode the init also records a traceback). The other
+/// fields are already what the init sets, zero: pending, no callbacks, no result.
+/// `false`: nothing done, run the real init. Only used once the real init was seen to
+/// keep the loop at the calibrated offset (`verify_future_layout`).
+pub unsafe fn init_future_plain(fut: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> bool {
+    if LOOP_OFFSET == 0 || !FUTURE_LAYOUT_SEEN {
+        return false;
+    }
+    let slot = (fut as *mut u8).add(LOOP_OFFSET) as *mut *mut ffi::PyObject;
+    if !(*slot).is_null() {
+        return false;
+    }
+    let Some(debug) = plain_debug(lp) else {
+        return false;
+    };
+    let off = !debug.is_null() && debug == ffi::Py_False();
+    if debug.is_null() {
+        ffi::PyErr_Clear();
+    } else {
+        ffi::Py_DECREF(debug);
+    }
+    if off {
+        *slot = ffi::Py_NewRef(lp);
+    }
+    off
+}
+
+/// Set once a C Future's real init was seen to keep its loop at `LOOP_OFFSET`.
+static mut FUTURE_LAYOUT_SEEN: bool = false;
 
 /// `call_soon(callback, *args, context=None)`: keep the first callback, queue nothing.
 unsafe extern "C" fn catcher_call_soon(
@@ -569,6 +605,10 @@ pub unsafe fn unproxy(fut: *mut ffi::PyObject, proxy: *mut ffi::PyObject, lp: *m
     if *slot == proxy {
         *slot = ffi::Py_NewRef(lp);
         ffi::Py_DECREF(proxy);
+        let future = crate::eager::c_future_type();
+        if !future.is_null() && ffi::PyObject_TypeCheck(fut, future) != 0 {
+            FUTURE_LAYOUT_SEEN = true;
+        }
     }
     release_catcher(proxy);
 }

@@ -203,3 +203,34 @@ def test_coro_getattr_hook() -> None:
         gi_running = False
 
     assert ac._coro_getattr(HasGi(), "frame") == "gi"
+
+
+def test_public_functions_take_coro_by_keyword_and_name_their_module() -> None:
+    """Native stand-ins accept what the Python functions accept and present as them."""
+
+    async def two() -> int:
+        return 2
+
+    assert asynkit.await_sync(coro=two()) == 2
+    c = two()
+    assert asynkit.coro_is_new(coro=c) and not asynkit.coro_is_suspended(coro=c)
+    c.close()
+    with pytest.raises(TypeError, match="coro"):
+        asynkit.coro_is_new()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'obj'"):
+        asynkit.coro_is_new(obj=None)
+    for fn in (
+        asynkit.await_sync,
+        asynkit.coro_is_new,
+        asynkit.coro_is_suspended,
+        asynkit.coro_eager,
+        asynkit.eager,
+    ):
+        assert fn.__module__ == "asynkit.coroutine"
+        assert list(inspect.signature(fn).parameters)[0] in ("coro", "arg")
+    for cls in (ac.CoroStartBase, ac.CoroStartMixin, ac.PyCoroStart):
+        assert cls.__module__ == "asynkit.coroutine"
+    params = inspect.signature(asynkit.eager_task_factory).parameters
+    assert list(params)[:2] == ["loop", "coro"]
+    params = inspect.signature(asynkit.native_eager_task_factory).parameters
+    assert list(params)[:2] == ["loop", "coro"]

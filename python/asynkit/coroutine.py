@@ -98,6 +98,11 @@ if not _env_flag("ASYNKIT_DISABLE_CEXT"):
 
 CoroStartBase = _reference.CoroStartBase
 CoroStartMixin = _reference.CoroStartMixin
+# The reference classes are this module's (as in the original, where they are defined
+# here); ``_reference`` only keeps their code apart.
+for _cls in (_reference.CoroStartBase, _reference.CoroStartMixin, _reference.CoroStart):
+    _cls.__module__ = __name__
+del _cls
 _PyCoroStartBase = CoroStartBase
 _PyCoroStart = _reference.CoroStart
 PyCoroStart = _PyCoroStart
@@ -604,3 +609,15 @@ if _HAVE_C_EXTENSION:
     _calibrate_introspection()
     coro_is_new = _native.coro_is_new  # noqa: F811
     coro_is_suspended = _native.coro_is_suspended  # noqa: F811
+
+
+if _HAVE_C_EXTENSION:
+    # The native stand-ins present themselves as this module's, like the Python
+    # functions they replace, and the factory objects answer inspect.signature().
+    for _fn in (coro_eager, eager, await_sync, coro_is_new, coro_is_suspended):
+        _fn.__module__ = __name__
+    del _fn
+    _native.EagerTaskFactory.__module__ = __name__
+    _native.EagerTaskFactory.__signature__ = inspect.signature(
+        _py_create_eager_task_factory(asyncio.Task)
+    )

@@ -46,6 +46,7 @@ import asyncio
 import asyncio.base_events
 import asyncio.events
 import asyncio.tasks
+import inspect
 import sys
 import types
 from collections import deque
@@ -215,3 +216,9 @@ else:
 
     _native_fast_path = _configure_native()
     native_eager_task_factory = create_native_eager_task_factory(asyncio.Task)
+    if _native is not None:
+        # The native factory object presents itself like the Python one.
+        _native.NativeEagerTaskFactory.__module__ = __name__
+        _native.NativeEagerTaskFactory.__signature__ = inspect.signature(  # type: ignore[attr-defined]
+            _NativeEagerTaskFactory(asyncio.Task)
+        )

@@ -119,7 +119,11 @@ def _sleep_insert(sl: AbstractSchedulingLoop, pos: int) -> None:
 
 
 def _reinsert_head(ready: Any, task: TaskAny, pos: int) -> None:
-    """The head callback of the fast path: ``task_reinsert(task, pos)`` on ``ready``."""
+    """The head callback of the fast path: ``task_reinsert(task, pos)`` on ``ready``
+    (the public function itself when it has been rebound, e.g. patched)."""
+    if task_reinsert is not _task_reinsert_function:
+        task_reinsert(task, pos)
+        return
     i = -1
     for handle in reversed(ready):
         try:
@@ -190,6 +194,9 @@ def task_reinsert(task: TaskAny, pos: int) -> None:
             ready.insert(pos, handle)
             return
     _task_reinsert(_view(loop), task, pos)
+
+
+_task_reinsert_function = task_reinsert
 
 
 async def task_switch(task: TaskAny, insert_pos: int | None = None) -> Any:

@@ -426,21 +426,6 @@ fn _configure_introspection(
     }
 }
 
-fn add_raw_function(
-    m: &Bound<'_, PyModule>,
-    name: &'static std::ffi::CStr,
-    f: ffi::PyCFunction,
-    doc: &'static std::ffi::CStr,
-) -> PyResult<()> {
-    add_raw(
-        m,
-        name,
-        ffi::PyMethodDefPointer { PyCFunction: f },
-        ffi::METH_O,
-        doc,
-    )
-}
-
 fn add_raw(
     m: &Bound<'_, PyModule>,
     name: &'static std::ffi::CStr,
@@ -506,24 +491,59 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_make_full_class, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_await_sync, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_introspection, m)?)?;
-    add_raw_function(
-        m,
-        c"await_sync",
+    // One-argument functions taking `coro` positionally or by keyword, as the Python ones.
+    macro_rules! coro_function {
+        ($name:literal, $f:path, $doc:literal) => {{
+            unsafe extern "C" fn call(
+                m: *mut ffi::PyObject,
+                args: *const *mut ffi::PyObject,
+                nargsf: ffi::Py_ssize_t,
+                kwnames: *mut ffi::PyObject,
+            ) -> *mut ffi::PyObject {
+                if kwnames.is_null() && ffi::PyVectorcall_NARGS(nargsf as usize) == 1 {
+                    return $f(m, *args);
+                }
+                let coro = strings::sole_coro($name, args, nargsf, kwnames);
+                if coro.is_null() {
+                    return coro;
+                }
+                $f(m, coro)
+            }
+            const fn cstr(b: &'static [u8]) -> &'static std::ffi::CStr {
+                match std::ffi::CStr::from_bytes_with_nul(b) {
+                    Ok(c) => c,
+                    Err(_) => panic!("not a C string"), // compile time
+                }
+            }
+            const NAME: &std::ffi::CStr = cstr(concat!($name, "\0").as_bytes());
+            const DOC: &std::ffi::CStr =
+                cstr(concat!($name, "($module, coro)\n--\n\n", $doc, "\0").as_bytes());
+            add_raw(
+                m,
+                NAME,
+                ffi::PyMethodDefPointer {
+                    PyCFunctionFastWithKeywords: call,
+                },
+                ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+                DOC,
+            )?;
+        }};
+    }
+    coro_function!(
+        "await_sync",
         await_sync::await_sync,
-        c"await_sync($module, coro, /)\n--\n\nRun coro to completion synchronously (native fast path).",
-    )?;
-    add_raw_function(
-        m,
-        c"coro_is_new",
+        "Run coro to completion synchronously (native fast path)."
+    );
+    coro_function!(
+        "coro_is_new",
         introspect::coro_is_new,
-        c"coro_is_new($module, coro, /)\n--\n\nTrue if the coroutine has not started.",
-    )?;
-    add_raw_function(
-        m,
-        c"coro_is_suspended",
+        "True if the coroutine has not started."
+    );
+    coro_function!(
+        "coro_is_suspended",
         introspect::coro_is_suspended,
-        c"coro_is_suspended($module, coro, /)\n--\n\nTrue if the coroutine is suspended.",
-    )?;
+        "True if the coroutine is suspended."
+    );
     m.add_function(wrap_pyfunction!(_configure_eager, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_eager_factory, m)?)?;

@@ -96,3 +96,46 @@ pub unsafe fn name_context(
 pub unsafe fn kw_is(kw: *mut ffi::PyObject, name: *mut ffi::PyObject) -> bool {
     kw == name || ffi::PyUnicode_Compare(kw, name) == 0
 }
+
+/// The one argument `coro` of `fname(coro)`, given positionally or by keyword (borrowed),
+/// or null with the TypeError Python's own functions raise.
+pub unsafe fn sole_coro(
+    fname: &str,
+    args: *const *mut ffi::PyObject,
+    nargsf: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    let nargs = ffi::PyVectorcall_NARGS(nargsf as usize) as usize;
+    let nkw = if kwnames.is_null() {
+        0
+    } else {
+        ffi::PyTuple_GET_SIZE(kwnames) as usize
+    };
+    if nargs + nkw == 1 {
+        if nkw == 0 {
+            return *args;
+        }
+        let k = ffi::PyTuple_GET_ITEM(kwnames, 0);
+        if kw_is(k, coro()) {
+            return *args;
+        }
+        let name = std::ffi::CStr::from_ptr(ffi::PyUnicode_AsUTF8(k)).to_string_lossy();
+        return crate::pyerr::type_error(format!(
+            "{fname}() got an unexpected keyword argument '{name}'"
+        ));
+    }
+    if nargs == 0 && nkw == 0 {
+        return crate::pyerr::type_error(format!(
+            "{fname}() missing 1 required positional argument: 'coro'"
+        ));
+    }
+    if nargs == 1 {
+        return crate::pyerr::type_error(format!(
+            "{fname}() got multiple values for argument 'coro'"
+        ));
+    }
+    crate::pyerr::type_error(format!(
+        "{fname}() takes 1 positional argument but {} were given",
+        nargs
+    ))
+}

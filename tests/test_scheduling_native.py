@@ -206,3 +206,48 @@ def test_head_is_not_a_task_handle() -> None:
         await asyncio.sleep(0)
 
     run(main())
+
+
+@pytest.mark.parametrize("kind", ["stock", "scheduling"])
+def test_class_patched_after_warm_up_is_dispatched(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A queue method patched on the view's class after the loop was first handled is
+    called from then on (and the fast path resumes once the patch is undone)."""
+    from asynkit.loop.default import SchedulingLoopHelper
+
+    cls = SchedulingLoopHelper if kind == "stock" else asynkit.SchedulingSelectorEventLoop
+    factory = asyncio.new_event_loop if kind == "stock" else asynkit.DefaultSchedulingEventLoop
+    found: list[Any] = []
+    placed: list[int] = []
+    original_find, original_call_pos = cls.queue_find, cls.call_pos
+
+    def queue_find(self: Any, key: Any, remove: bool = False) -> Any:
+        found.append(remove)
+        return original_find(self, key, remove=remove)
+
+    def call_pos(self: Any, position: int, callback: Any, *args: Any, context: Any = None) -> Any:
+        placed.append(position)
+        return original_call_pos(self, position, callback, *args, context=context)
+
+    async def nop() -> None:
+        pass
+
+    async def reinsert_and_switch() -> None:
+        t = asyncio.create_task(nop())
+        asynkit.task_reinsert(t, 0)
+        t = asyncio.create_task(nop())
+        await asynkit.task_switch(t)
+        await asynkit.sleep_insert(0)
+
+    async def main() -> None:
+        await reinsert_and_switch()  # warm up: the loop is now handled directly
+        monkeypatch.setattr(cls, "queue_find", queue_find)
+        monkeypatch.setattr(cls, "call_pos", call_pos)
+        await reinsert_and_switch()
+        assert found == [True, True, True] and placed == [0]
+        monkeypatch.undo()
+        await reinsert_and_switch()
+        assert found == [True, True, True] and placed == [0]
+
+    run(main(), factory)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 import types
-import weakref
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
@@ -48,13 +47,20 @@ def _sleep0() -> Generator[None, None, None]:
 # Fast path. A view whose queue methods are the standard deque-based ones (the stock-loop
 # helper, or a SchedulingMixin loop that overrides none of them) is handled by working on
 # the loop's ``_ready`` deque directly: the same operations, minus the per-call dispatch.
-# ``_fast_loop`` weakly remembers the last running loop found to have such a view.
+# ``_fast_loop()`` names the last running loop found to have such a view, ``_plain_loop()``
+# the last of those whose call_soon is asyncio's own: there, while not in debug mode,
+# ``loop.call_soon(cb, *args)`` is exactly ``_ready.append(Handle(...))``. They are the
+# native memo (``loop_memo.rs``), which answers only while the loop's class and the view's
+# class are unchanged since, so a queue method patched on either class afterwards is
+# dispatched to. The pure-Python selection remembers no loop: it asks the view on every
+# call, so it also sees methods patched on a loop instance.
 _STANDARD_METHODS = ("queue_find", "queue_insert_pos", "task_key", "task_from_handle", "call_pos")
 _STANDARD = {
     base: {name: getattr(base, name) for name in _STANDARD_METHODS + extra}
     for base, extra in ((SchedulingLoopHelper, ()), (SchedulingMixin, ("get_ready_queue",)))
 }
-_fast_views: dict[type, bool] = {}
+# class -> (its version tag when looked at, standard?)
+_fast_views: dict[type, tuple[int, bool]] = {}
 
 
 def _dead_ref() -> None:
@@ -62,9 +68,13 @@ def _dead_ref() -> None:
 
 
 _fast_loop: Callable[[], Any] = _dead_ref
-# ... and, among those, the last one whose call_soon is asyncio's own: there, while not in
-# debug mode, ``loop.call_soon(cb, *args)`` is exactly ``_ready.append(Handle(...))``.
 _plain_loop: Callable[[], Any] = _dead_ref
+_remember_loop: Any = None
+if _native is not None:
+    _fast_loop = _native._fast_loop
+    _plain_loop = _native._plain_loop
+    _remember_loop = _native._remember_loop
+    _type_tag = _native._type_tag
 # asyncio's call_soon, or the scheduling loops' native one (same behaviour).
 _BASE_CALL_SOON = {asyncio.BaseEventLoop.call_soon, _native_call_soon} - {None}
 _Handle = asyncio.Handle
@@ -72,33 +82,32 @@ _Handle = asyncio.Handle
 
 def _is_fast(sl: Any) -> bool:
     cls = type(sl)
-    fast = _fast_views.get(cls)
-    if fast is None:
-        fast = False
-        for base, methods in _STANDARD.items():
-            if issubclass(cls, base):
-                fast = all(getattr(cls, name) is meth for name, meth in methods.items())
-                break
-        _fast_views[cls] = fast
+    known = _fast_views.get(cls)
+    if known is not None and known[0] and known[0] == _type_tag(cls):
+        return known[1]
+    fast = False
+    for base, methods in _STANDARD.items():
+        if issubclass(cls, base):
+            fast = all(getattr(cls, name) is meth for name, meth in methods.items())
+            break
+    _fast_views[cls] = (_type_tag(cls), fast)
     return fast
 
 
 def _view(loop: Any) -> AbstractSchedulingLoop:
-    """The scheduling view of the running ``loop``; remembers it when it is standard."""
-    global _fast_loop, _plain_loop
+    """The scheduling view of the running ``loop``; remembers the loop when the view is
+    standard (native engine only)."""
     sl = get_scheduling_loop(loop)
-    if _is_fast(sl) and sl._ready is loop._ready:  # type: ignore[attr-defined]
-        try:
-            ref = weakref.ref(loop)
-        except TypeError:  # pragma: no cover - a loop without weak reference support
-            return sl
-        _fast_loop = ref
+    if _remember_loop is not None and _is_fast(sl) and sl._ready is loop._ready:  # type: ignore[attr-defined]
         cls = type(loop)
-        if (
+        plain = (
             cls.call_soon in _BASE_CALL_SOON
             and getattr(cls, "_call_soon", None) is asyncio.BaseEventLoop._call_soon
-        ):
-            _plain_loop = ref
+        )
+        try:
+            _remember_loop(loop, sl, plain)
+        except TypeError:  # pragma: no cover - a loop without weak reference support
+            pass
     return sl
 
 

@@ -25,6 +25,7 @@ mod fullclass;
 mod gc;
 mod handle;
 mod introspect;
+mod loop_memo;
 mod method;
 mod monitor;
 mod native_eager;
@@ -563,6 +564,36 @@ fn _asynkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prio_queue::_configure_prio_queue, m)?)?;
     m.add_function(wrap_pyfunction!(_configure_scheduling, m)?)?;
     m.add_function(wrap_pyfunction!(_sched_function, m)?)?;
+    add_raw(
+        m,
+        c"_fast_loop",
+        ffi::PyMethodDefPointer { PyCFunction: loop_memo::py_fast_loop },
+        ffi::METH_NOARGS,
+        c"_fast_loop($module, /)\n--\n\nThe remembered standard loop, while its class is unchanged; else None.",
+    )?;
+    add_raw(
+        m,
+        c"_plain_loop",
+        ffi::PyMethodDefPointer { PyCFunction: loop_memo::py_plain_loop },
+        ffi::METH_NOARGS,
+        c"_plain_loop($module, /)\n--\n\nThe remembered plain loop, while its class is unchanged; else None.",
+    )?;
+    add_raw(
+        m,
+        c"_remember_loop",
+        ffi::PyMethodDefPointer { PyCFunctionFast: loop_memo::py_remember_loop },
+        ffi::METH_FASTCALL,
+        c"_remember_loop($module, loop, view, plain, /)\n--\n\nRemember loop (seen through view) as standard, and as plain if plain.",
+    )?;
+    add_raw(
+        m,
+        c"_type_tag",
+        ffi::PyMethodDefPointer {
+            PyCFunction: loop_memo::py_type_tag,
+        },
+        ffi::METH_O,
+        c"_type_tag($module, cls, /)\n--\n\nThe class's version tag (0: none).",
+    )?;
     add_raw(
         m,
         c"sleep_insert_head",

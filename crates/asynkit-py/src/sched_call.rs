@@ -33,6 +33,8 @@ static mut S_READY: *mut ffi::PyObject = ptr::null_mut();
 static mut S_DEBUG: *mut ffi::PyObject = ptr::null_mut();
 static mut S_CURRENT_TASK: *mut ffi::PyObject = ptr::null_mut();
 static mut ASYNCIO: *mut ffi::PyObject = ptr::null_mut();
+/// The module's `_fast_loop` / `_plain_loop` functions (see `loop_memo.rs`).
+static mut MEMO_FUNCTIONS: [*mut ffi::PyObject; 2] = [ptr::null_mut(); 2];
 
 #[repr(C)]
 struct Func {
@@ -67,7 +69,19 @@ pub unsafe fn configure(asyncio: *mut ffi::PyObject) -> bool {
     }
     pyerr::set_static(&raw mut ASYNCIO, asyncio);
     let names = [S_FAST_LOOP, S_PLAIN_LOOP, S_READY, S_DEBUG, S_CURRENT_TASK];
-    !names.iter().any(|p| p.is_null())
+    if names.iter().any(|p| p.is_null()) {
+        return false;
+    }
+    // The memo functions the module globals hold now (compared by identity later).
+    for (i, name) in [S_FAST_LOOP, S_PLAIN_LOOP].into_iter().enumerate() {
+        let f = ffi::PyDict_GetItemWithError(scheduling::module_globals(), name);
+        if f.is_null() {
+            ffi::PyErr_Clear();
+        } else {
+            pyerr::set_static(&raw mut MEMO_FUNCTIONS[i], f);
+        }
+    }
+    true
 }
 
 pub unsafe fn new_function(kind: u8, reference: *mut ffi::PyObject) -> *mut ffi::PyObject {
@@ -135,7 +149,8 @@ unsafe fn new_call(
     obj
 }
 
-/// `scheduling.<name>()` (a weak reference: the remembered loop) is `lp`.
+/// `scheduling.<name>()` (the remembered loop) is `lp`: asked natively while the module
+/// global is the native memo function, else by calling it.
 unsafe fn remembered(name: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> Result<bool, ()> {
     let getter = ffi::PyDict_GetItemWithError(scheduling::module_globals(), name);
     if getter.is_null() {
@@ -144,6 +159,14 @@ unsafe fn remembered(name: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> Result
         } else {
             Err(())
         };
+    }
+    let kind = if name == S_FAST_LOOP {
+        crate::loop_memo::FAST
+    } else {
+        crate::loop_memo::PLAIN
+    };
+    if getter == MEMO_FUNCTIONS[kind] {
+        return Ok(crate::loop_memo::is(kind, lp));
     }
     let r = ffi::PyObject_CallNoArgs(getter);
     if r.is_null() {

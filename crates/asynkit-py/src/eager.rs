@@ -33,6 +33,12 @@ static mut EMPTY_TUPLE: *mut ffi::PyObject = ptr::null_mut();
 static mut FUTURE_TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
 static mut FUTURE_SET_RESULT: *mut ffi::PyObject = ptr::null_mut();
 static mut FUTURE_SET_EXCEPTION: *mut ffi::PyObject = ptr::null_mut();
+static mut BASE_GET_DEBUG: *mut ffi::PyObject = ptr::null_mut();
+static mut GET_DEBUG: *mut ffi::PyObject = ptr::null_mut();
+static mut DEBUG_ATTR: *mut ffi::PyObject = ptr::null_mut();
+/// Where a C Future keeps its loop (the first field after the object header), once a
+/// real `__init__` was seen to put the loop there; 0 until then.
+static mut FUTURE_LOOP_OFFSET: usize = 0;
 
 /// Look up what the Future fast paths compare against. Any failure leaves them off.
 unsafe fn init_future_fast_paths() {
@@ -45,6 +51,15 @@ unsafe fn init_future_fast_paths() {
     let base_events = ffi::PyImport_ImportModule(c"asyncio.base_events".as_ptr());
     let base_loop = attr(base_events, c"BaseEventLoop");
     let stock = attr(base_loop, c"create_future");
+    let get_debug = attr(base_loop, c"get_debug");
+    GET_DEBUG = ffi::PyUnicode_InternFromString(c"get_debug".as_ptr());
+    DEBUG_ATTR = ffi::PyUnicode_InternFromString(c"_debug".as_ptr());
+    if get_debug.is_null() || GET_DEBUG.is_null() || DEBUG_ATTR.is_null() {
+        ffi::PyErr_Clear();
+        ffi::Py_XDECREF(get_debug);
+    } else {
+        BASE_GET_DEBUG = get_debug;
+    }
     let futures = ffi::PyImport_ImportModule(c"asyncio.futures".as_ptr());
     let c_future = attr(ffi::PyImport_ImportModule(c"_asyncio".as_ptr()), c"Future");
     let set_result = attr(c_future, c"set_result");
@@ -276,7 +291,7 @@ pub unsafe fn init_c_future(fut: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> 
         );
         return -1;
     };
-    if crate::native_eager::init_future_plain(fut, lp) {
+    if init_future_plain(fut, lp) {
         return 0;
     }
     // Initialised with a stand-in loop that answers `get_debug()` natively, then pointed
@@ -291,6 +306,13 @@ pub unsafe fn init_c_future(fut: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> 
     }
     let r = init(fut, EMPTY_TUPLE, LOOP_KWARGS);
     ffi::PyDict_SetItem(LOOP_KWARGS, LOOP_NAME, ffi::Py_None());
+    let head = std::mem::size_of::<ffi::PyObject>();
+    if r == 0
+        && FUTURE_LOOP_OFFSET == 0
+        && *((fut as *mut u8).add(head) as *mut *mut ffi::PyObject) == arg
+    {
+        FUTURE_LOOP_OFFSET = head;
+    }
     if !proxy.is_null() {
         crate::native_eager::unproxy(fut, proxy, lp);
     }
@@ -302,9 +324,50 @@ pub fn future_setters() -> (*mut ffi::PyObject, *mut ffi::PyObject) {
     unsafe { (FUTURE_SET_RESULT, FUTURE_SET_EXCEPTION) }
 }
 
-/// asyncio's C Future type (null if the fast paths are off).
-pub fn c_future_type() -> *mut ffi::PyTypeObject {
-    unsafe { FUTURE_TYPE }
+/// `lp.get_debug()` without its frame while that is `BaseEventLoop.get_debug` (found on
+/// the loop's class, not shadowed by the instance): `Some(lp._debug)` (null if reading
+/// it raised). `None`: call the method (a lookup error is left for that call to meet).
+pub unsafe fn plain_debug(lp: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
+    if BASE_GET_DEBUG.is_null() {
+        return None;
+    }
+    match crate::method::resolves_to(lp, GET_DEBUG, BASE_GET_DEBUG) {
+        Some(true) => Some(ffi::PyObject_GetAttr(lp, DEBUG_ATTR)),
+        Some(false) => None,
+        None => {
+            ffi::PyErr_Clear();
+            None
+        }
+    }
+}
+
+/// Initialise a newly allocated C Future (or subclass instance) `fut` for the loop `lp`
+/// when `Future.__init__(loop=lp)` would only point it at `lp`: the loop's `get_debug()`
+/// is asyncio's and false (in debug mode the init also records a traceback). The other
+/// fields are already what the init sets, zero: pending, no callbacks, no result.
+/// `false`: nothing done, run the real init. Only once a real init was seen to keep the
+/// loop at `FUTURE_LOOP_OFFSET`.
+unsafe fn init_future_plain(fut: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> bool {
+    if FUTURE_LOOP_OFFSET == 0 {
+        return false;
+    }
+    let slot = (fut as *mut u8).add(FUTURE_LOOP_OFFSET) as *mut *mut ffi::PyObject;
+    if !(*slot).is_null() {
+        return false;
+    }
+    let Some(debug) = plain_debug(lp) else {
+        return false;
+    };
+    let off = !debug.is_null() && debug == ffi::Py_False();
+    if debug.is_null() {
+        ffi::PyErr_Clear();
+    } else {
+        ffi::Py_DECREF(debug);
+    }
+    if off {
+        *slot = ffi::Py_NewRef(lp);
+    }
+    off
 }
 
 /// `EMPTY_TUPLE` for `tp_new` calls (null if the fast paths are off).

@@ -73,7 +73,6 @@ static mut WS_REMOVE: *mut ffi::PyObject = ptr::null_mut();
 static mut WS_PENDING: *mut ffi::PyObject = ptr::null_mut();
 /// `BaseEventLoop.get_debug` (`return self._debug`), `_debug`, and the last loop type
 /// (with its version tag) found to use that `get_debug`.
-static mut BASE_GET_DEBUG: *mut ffi::PyObject = ptr::null_mut();
 static mut DEBUG_ATTR: *mut ffi::PyObject = ptr::null_mut();
 static mut PLAIN_DEBUG_TYPE: (*mut ffi::PyTypeObject, u32) = (ptr::null_mut(), 0);
 /// One catcher kept for reuse (a fresh one is made when it is in use).
@@ -194,60 +193,11 @@ unsafe extern "C" fn catcher_get_debug(
     _: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     let lp = (*(obj as *mut Catcher)).real_loop;
-    match plain_debug(lp) {
+    match crate::eager::plain_debug(lp) {
         Some(debug) => debug,
         None => ffi::PyObject_CallMethodNoArgs(lp, GET_DEBUG),
     }
 }
-
-/// `lp.get_debug()` without its frame while that is `BaseEventLoop.get_debug` (found on
-/// the loop's class, not shadowed by the instance): `Some(lp._debug)` (null if reading
-/// it raised). `None`: call the method (a lookup error is left for that call to meet).
-unsafe fn plain_debug(lp: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
-    if BASE_GET_DEBUG.is_null() {
-        return None;
-    }
-    match crate::method::resolves_to(lp, GET_DEBUG, BASE_GET_DEBUG) {
-        Some(true) => Some(ffi::PyObject_GetAttr(lp, DEBUG_ATTR)),
-        Some(false) => None,
-        None => {
-            ffi::PyErr_Clear();
-            None
-        }
-    }
-}
-
-/// Initialise a newly allocated C Future (or subclass instance) `fut` for the loop `lp`
-/// when `Future.__init__(loop=lp)` would only point it at `lp`: the loop's `get_debug()`
-/// is asyncio's and false (in debug mode the init also records a traceback). The other
-/// fields are already what the init sets, zero: pending, no callbacks, no result.
-/// `false`: nothing done, run the real init. Only used once the real init was seen to
-/// keep the loop at the calibrated offset (`verify_future_layout`).
-pub unsafe fn init_future_plain(fut: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> bool {
-    if LOOP_OFFSET == 0 || !FUTURE_LAYOUT_SEEN {
-        return false;
-    }
-    let slot = (fut as *mut u8).add(LOOP_OFFSET) as *mut *mut ffi::PyObject;
-    if !(*slot).is_null() {
-        return false;
-    }
-    let Some(debug) = plain_debug(lp) else {
-        return false;
-    };
-    let off = !debug.is_null() && debug == ffi::Py_False();
-    if debug.is_null() {
-        ffi::PyErr_Clear();
-    } else {
-        ffi::Py_DECREF(debug);
-    }
-    if off {
-        *slot = ffi::Py_NewRef(lp);
-    }
-    off
-}
-
-/// Set once a C Future's real init was seen to keep its loop at `LOOP_OFFSET`.
-static mut FUTURE_LAYOUT_SEEN: bool = false;
 
 /// `call_soon(callback, *args, context=None)`: keep the first callback, queue nothing.
 unsafe extern "C" fn catcher_call_soon(
@@ -605,10 +555,6 @@ pub unsafe fn unproxy(fut: *mut ffi::PyObject, proxy: *mut ffi::PyObject, lp: *m
     if *slot == proxy {
         *slot = ffi::Py_NewRef(lp);
         ffi::Py_DECREF(proxy);
-        let future = crate::eager::c_future_type();
-        if !future.is_null() && ffi::PyObject_TypeCheck(fut, future) != 0 {
-            FUTURE_LAYOUT_SEEN = true;
-        }
     }
     release_catcher(proxy);
 }
@@ -820,7 +766,7 @@ pub unsafe fn configure(
     for p in [data, remove, pending] {
         ffi::Py_XDECREF(p);
     }
-    crate::pyerr::set_static(&raw mut BASE_GET_DEBUG, base_get_debug);
+    let _ = base_get_debug; // (the eager module reads BaseEventLoop.get_debug itself)
     PLAIN_DEBUG_TYPE = (ptr::null_mut(), 0);
     // The loop is the first field after the object header in CPython's FutureObj.
     let offset = std::mem::size_of::<ffi::PyObject>();

@@ -208,7 +208,6 @@ else:
                 c_task,
                 _current_tasks,
                 all_tasks,
-                asyncio.base_events.BaseEventLoop.get_debug,
                 _ProbeLoop(),
                 _probe(),
             )

@@ -294,14 +294,8 @@ pub unsafe fn init_c_future(fut: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> 
     if init_future_plain(fut, lp) {
         return 0;
     }
-    // Initialised with a stand-in loop that answers `get_debug()` natively, then pointed
-    // at `lp` (see `native_eager::loop_proxy`).
-    let proxy = crate::native_eager::loop_proxy(lp);
-    let arg = if proxy.is_null() { lp } else { proxy };
-    if ffi::PyDict_SetItem(LOOP_KWARGS, LOOP_NAME, arg) < 0 {
-        if !proxy.is_null() {
-            crate::native_eager::unproxy(fut, proxy, lp);
-        }
+    // The real init (debug mode, a loop's own get_debug, or the layout not seen yet).
+    if ffi::PyDict_SetItem(LOOP_KWARGS, LOOP_NAME, lp) < 0 {
         return -1;
     }
     let r = init(fut, EMPTY_TUPLE, LOOP_KWARGS);
@@ -309,12 +303,9 @@ pub unsafe fn init_c_future(fut: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> 
     let head = std::mem::size_of::<ffi::PyObject>();
     if r == 0
         && FUTURE_LOOP_OFFSET == 0
-        && *((fut as *mut u8).add(head) as *mut *mut ffi::PyObject) == arg
+        && *((fut as *mut u8).add(head) as *mut *mut ffi::PyObject) == lp
     {
         FUTURE_LOOP_OFFSET = head;
-    }
-    if !proxy.is_null() {
-        crate::native_eager::unproxy(fut, proxy, lp);
     }
     r
 }

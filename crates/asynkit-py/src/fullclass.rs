@@ -44,6 +44,7 @@ static mut FREE: crate::gc::FreeList = crate::gc::FreeList::new();
 static mut SHARED_DICT: *mut ffi::PyObject = ptr::null_mut();
 
 /// A new instance of `tp` (tracked, fields null), from the free list when `tp` is the class.
+#[inline(always)]
 pub unsafe fn alloc(tp: *mut ffi::PyTypeObject) -> *mut ffi::PyObject {
     if tp != FULL_TYPE {
         let alloc = (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc);
@@ -71,35 +72,18 @@ pub fn is_full(tp: *mut ffi::PyTypeObject) -> bool {
 /// (`corostart::create` with every check it needs already made, and nothing out of line).
 #[inline(always)]
 pub unsafe fn new_started(coro: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let tp = FULL_TYPE;
-    let pooled = crate::gc::FreeList::pop(&raw mut FREE, tp);
-    let obj = if pooled.is_null() {
-        // Tracked by the allocator; the fields are null until set below.
-        let obj = ffi::PyType_GenericAlloc(tp, 0);
-        if obj.is_null() {
-            return obj;
-        }
-        obj
-    } else {
-        pooled
-    };
-    let f = obj as *mut Full;
-    #[cfg(all(Py_3_11, not(Py_3_12)))]
-    {
-        (*f).dict = ffi::Py_NewRef(SHARED_DICT);
+    let obj = alloc(FULL_TYPE);
+    if obj.is_null() {
+        return obj;
     }
-    (*f).base.coro = ffi::Py_NewRef(coro);
-    (*f).base.context = ptr::null_mut();
-    (*f).base.value = ptr::null_mut();
-    (*f).base.state = corostart::UNSTARTED;
+    let s = obj as *mut CoroStart;
+    (*s).coro = ffi::Py_NewRef(coro);
+    (*s).context = ptr::null_mut();
+    (*s).value = ptr::null_mut();
+    (*s).state = corostart::UNSTARTED;
     let mut out = ptr::null_mut();
     let r = ffi::PyIter_Send(coro, ffi::Py_None(), &mut out);
-    corostart::store_outcome(obj as *mut CoroStart, r, out);
-    // A pooled instance joins the collector once complete (it holds its coroutine
-    // strongly meanwhile, so the coroutine counts as reachable while it runs).
-    if !pooled.is_null() {
-        ffi::PyObject_GC_Track(obj as *mut c_void);
-    }
+    corostart::store_outcome(s, r, out);
     obj
 }
 
@@ -164,27 +148,17 @@ unsafe extern "C" fn tp_traverse(
     corostart::traverse_fields(obj, visit, arg)
 }
 
-unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
-    clear(obj);
-    0
-}
-
 #[inline(always)]
-unsafe fn clear(obj: *mut ffi::PyObject) {
+unsafe extern "C" fn tp_clear(obj: *mut ffi::PyObject) -> c_int {
     let f = obj as *mut Full;
     ffi::Py_CLEAR(&mut (*f).dict);
     corostart::clear_fields(obj);
-}
-
-#[inline(always)]
-unsafe extern "C" fn clear_inline(obj: *mut ffi::PyObject) -> c_int {
-    clear(obj);
     0
 }
 
 unsafe extern "C" fn tp_dealloc(obj: *mut ffi::PyObject) {
     if ffi::Py_TYPE(obj) == FULL_TYPE {
-        crate::gc::FreeList::dealloc(&raw mut FREE, obj, clear_inline);
+        crate::gc::FreeList::dealloc(&raw mut FREE, obj, tp_clear);
     } else {
         crate::gc::dealloc(obj, tp_clear);
     }

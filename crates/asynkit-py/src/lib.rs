@@ -264,7 +264,6 @@ fn _configure_native_eager(
     c_task: &Bound<'_, PyAny>,
     current_tasks: &Bound<'_, PyAny>,
     all_tasks: &Bound<'_, PyAny>,
-    base_get_debug: &Bound<'_, PyAny>,
     probe_loop: &Bound<'_, PyAny>,
     coro: &Bound<'_, PyAny>,
 ) -> PyResult<bool> {
@@ -273,7 +272,6 @@ fn _configure_native_eager(
             c_task.as_ptr(),
             current_tasks.as_ptr(),
             all_tasks.as_ptr(),
-            base_get_debug.as_ptr(),
             probe_loop.as_ptr(),
             coro.as_ptr(),
         )

@@ -71,10 +71,6 @@ static mut DONE: *mut ffi::PyObject = ptr::null_mut();
 static mut WS_DATA: *mut ffi::PyObject = ptr::null_mut();
 static mut WS_REMOVE: *mut ffi::PyObject = ptr::null_mut();
 static mut WS_PENDING: *mut ffi::PyObject = ptr::null_mut();
-/// `BaseEventLoop.get_debug` (`return self._debug`), `_debug`, and the last loop type
-/// (with its version tag) found to use that `get_debug`.
-static mut DEBUG_ATTR: *mut ffi::PyObject = ptr::null_mut();
-static mut PLAIN_DEBUG_TYPE: (*mut ffi::PyTypeObject, u32) = (ptr::null_mut(), 0);
 /// One catcher kept for reuse (a fresh one is made when it is in use).
 static mut SPARE: *mut ffi::PyObject = ptr::null_mut();
 static mut LOOP: *mut ffi::PyObject = ptr::null_mut();
@@ -187,7 +183,8 @@ unsafe fn unregister(r: *mut ffi::PyObject) {
 }
 
 /// `get_debug()`: the real loop's answer (the C future records its source traceback).
-/// For loops whose `get_debug` is `BaseEventLoop.get_debug`, its `_debug` is read directly.
+/// For loops whose `get_debug` is `BaseEventLoop.get_debug`, its `_debug` is read directly
+/// (`eager::plain_debug`).
 unsafe extern "C" fn catcher_get_debug(
     obj: *mut ffi::PyObject,
     _: *mut ffi::PyObject,
@@ -534,31 +531,6 @@ pub unsafe fn create_task(
     Some(task)
 }
 
-/// A stand-in loop for initialising a C Future (or Task) of `lp`: the C `__init__` asks
-/// it for `get_debug()`, answered without a Python frame on loops using
-/// `BaseEventLoop.get_debug`. Null when the fast path is off (pass `lp` itself). After
-/// the init, `unproxy` points the object at `lp`.
-pub unsafe fn loop_proxy(lp: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    if LOOP_OFFSET == 0 {
-        return ptr::null_mut();
-    }
-    let catcher = new_catcher(lp);
-    if catcher.is_null() {
-        ffi::PyErr_Clear();
-    }
-    catcher
-}
-
-/// Undo `loop_proxy` on `fut` (whose init may have failed) and drop the proxy.
-pub unsafe fn unproxy(fut: *mut ffi::PyObject, proxy: *mut ffi::PyObject, lp: *mut ffi::PyObject) {
-    let slot = (fut as *mut u8).add(LOOP_OFFSET) as *mut *mut ffi::PyObject;
-    if *slot == proxy {
-        *slot = ffi::Py_NewRef(lp);
-        ffi::Py_DECREF(proxy);
-    }
-    release_catcher(proxy);
-}
-
 /// The C `asyncio.Task` type while the fast path is on.
 pub fn c_task() -> *mut ffi::PyObject {
     unsafe {
@@ -678,7 +650,6 @@ pub unsafe fn configure(
     c_task: *mut ffi::PyObject,
     current_tasks: *mut ffi::PyObject,
     all_tasks: *mut ffi::PyObject,
-    base_get_debug: *mut ffi::PyObject,
     probe_loop: *mut ffi::PyObject,
     coro: *mut ffi::PyObject,
 ) -> Result<bool, ()> {
@@ -694,9 +665,7 @@ pub unsafe fn configure(
         PENDING_REMOVALS = ffi::PyUnicode_InternFromString(c"_pending_removals".as_ptr());
         COMMIT_REMOVALS = ffi::PyUnicode_InternFromString(c"_commit_removals".as_ptr());
         DONE = ffi::PyUnicode_InternFromString(c"done".as_ptr());
-        DEBUG_ATTR = ffi::PyUnicode_InternFromString(c"_debug".as_ptr());
         let names = [
-            DEBUG_ATTR,
             CALL_SOON,
             LOOP,
             GET_DEBUG,
@@ -766,8 +735,6 @@ pub unsafe fn configure(
     for p in [data, remove, pending] {
         ffi::Py_XDECREF(p);
     }
-    let _ = base_get_debug; // (the eager module reads BaseEventLoop.get_debug itself)
-    PLAIN_DEBUG_TYPE = (ptr::null_mut(), 0);
     // The loop is the first field after the object header in CPython's FutureObj.
     let offset = std::mem::size_of::<ffi::PyObject>();
     let catcher = new_catcher(probe_loop);

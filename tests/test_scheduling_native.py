@@ -251,3 +251,59 @@ def test_class_patched_after_warm_up_is_dispatched(
         assert found == [True, True, True] and placed == [0]
 
     run(main(), factory)
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+def test_sleep_insert_asks_patched_current_task_without_arguments(
+    loop_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§7.1 step 2 is ``asyncio.current_task()``: a replacement taking no arguments is
+    called (with none) and its answer is the task that gets reinserted."""
+    log: list[Any] = []
+
+    async def other(i: int) -> None:
+        log.append(i)
+
+    async def main() -> None:
+        me = asyncio.current_task()
+        tasks = [asyncio.create_task(other(i)) for i in range(4)]
+        calls: list[int] = []
+        real = asyncio.current_task
+
+        def zero_args() -> Any:
+            calls.append(1)
+            return real()
+
+        monkeypatch.setattr(asyncio, "current_task", zero_args)
+        await asynkit.sleep_insert(2)
+        monkeypatch.setattr(asyncio, "current_task", real)
+        log.append("me")
+        assert calls == [1] and asyncio.current_task() is me
+        await asyncio.gather(*tasks)
+        assert log == [0, 1, "me", 2, 3]
+
+    run(main(), loop_factory)
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+@pytest.mark.parametrize("target", [0, 2, 5])  # head, middle, tail of the queue
+@pytest.mark.parametrize("pos", [0, 1, 3, 10])
+def test_task_reinsert_from_every_place_to_every_place(
+    loop_factory: Any, target: int, pos: int
+) -> None:
+    """The handle moves out of any place (the tail is the common case, done without a
+    rotating delete) into any place, in the order ``list.insert`` gives."""
+    log: list[int] = []
+
+    async def t(i: int) -> None:
+        log.append(i)
+
+    async def main() -> None:
+        tasks = [asyncio.create_task(t(i)) for i in range(6)]
+        asynkit.task_reinsert(tasks[target], pos)
+        await asyncio.gather(*tasks)
+        expected = [i for i in range(6) if i != target]
+        expected.insert(pos, target)
+        assert log == expected
+
+    run(main(), loop_factory)

@@ -327,6 +327,6 @@ if _native is not None:
     # ``_plain_loop``), delegating to the Python coroutine anywhere else.
     _py_sleep_insert = sleep_insert
     _py_task_switch = task_switch
-    sleep_insert = _native._sched_function("sleep_insert", _py_sleep_insert, asyncio)  # type: ignore[assignment]
-    task_switch = _native._sched_function("task_switch", _py_task_switch, asyncio)  # type: ignore[assignment]
+    sleep_insert = _native._sched_function("sleep_insert", _py_sleep_insert)  # type: ignore[assignment]
+    task_switch = _native._sched_function("task_switch", _py_task_switch)  # type: ignore[assignment]
     collections.abc.Coroutine.register(_native.SchedCall)

@@ -26,16 +26,9 @@ struct Factory {
 }
 
 static mut TYPE: *mut ffi::PyTypeObject = ptr::null_mut();
-static mut ASYNCIO: *mut ffi::PyObject = ptr::null_mut();
 static mut TASK_LIKE_FUTURE: *mut ffi::PyObject = ptr::null_mut();
-/// `asyncio.current_task` as configured, and the `_current_tasks` dict it reads (null
-/// where there is none): while `asyncio.current_task` is still that function the dict is
-/// read directly.
-static mut CURRENT_TASK_FN: *mut ffi::PyObject = ptr::null_mut();
-static mut CURRENT_TASKS: *mut ffi::PyObject = ptr::null_mut();
 static mut LOOP_KWNAMES: *mut ffi::PyObject = ptr::null_mut();
 static mut EAGER_START: *mut ffi::PyObject = ptr::null_mut();
-static mut CURRENT_TASK: *mut ffi::PyObject = ptr::null_mut();
 static mut TLF_KWNAMES: *mut ffi::PyObject = ptr::null_mut();
 static mut SET_RESULT: *mut ffi::PyObject = ptr::null_mut();
 static mut SET_EXCEPTION: *mut ffi::PyObject = ptr::null_mut();
@@ -44,35 +37,20 @@ static mut INIT_NAME: *mut ffi::PyObject = ptr::null_mut();
 static mut NAME_ATTR: *mut ffi::PyObject = ptr::null_mut();
 static mut CONTEXT_ATTR: *mut ffi::PyObject = ptr::null_mut();
 
-/// Give the factories their Python collaborators: the `asyncio` module (its
-/// `current_task` is looked up at every call), `TaskLikeFuture` and its `__init__`, the
-/// stock `current_task` and the `_current_tasks` dict it reads (None where absent).
+/// Give the factories their Python collaborators: `TaskLikeFuture` and its `__init__`.
+/// (`asyncio.current_task` is asked through `current_task.rs`.)
 pub unsafe fn configure(
-    asyncio: *mut ffi::PyObject,
     task_like_future: *mut ffi::PyObject,
     tlf_init: *mut ffi::PyObject,
-    current_task: *mut ffi::PyObject,
-    current_tasks: *mut ffi::PyObject,
 ) -> bool {
-    let current_tasks = if ffi::PyDict_CheckExact(current_tasks) != 0 {
-        current_tasks
-    } else {
-        ptr::null_mut()
-    };
     for (slot, v) in [
-        (&raw mut ASYNCIO, asyncio),
         (&raw mut TASK_LIKE_FUTURE, task_like_future),
         (&raw mut TLF_INIT, tlf_init),
-        (&raw mut CURRENT_TASK_FN, current_task),
     ] {
         crate::pyerr::set_static(slot, v);
     }
-    let old = CURRENT_TASKS;
-    CURRENT_TASKS = ffi::Py_XNewRef(current_tasks);
-    ffi::Py_XDECREF(old);
     if EAGER_START.is_null() {
         EAGER_START = ffi::PyUnicode_InternFromString(c"eager_start".as_ptr());
-        CURRENT_TASK = ffi::PyUnicode_InternFromString(c"current_task".as_ptr());
         SET_RESULT = ffi::PyUnicode_InternFromString(c"set_result".as_ptr());
         SET_EXCEPTION = ffi::PyUnicode_InternFromString(c"set_exception".as_ptr());
         TLF_KWNAMES = ffi::PyTuple_Pack(2, strings::name(), strings::context());
@@ -83,7 +61,6 @@ pub unsafe fn configure(
     }
     let names = [
         EAGER_START,
-        CURRENT_TASK,
         SET_RESULT,
         SET_EXCEPTION,
         TLF_KWNAMES,
@@ -193,20 +170,7 @@ unsafe extern "C" fn call(
 
 /// Whether `asyncio.current_task(lp)` is not None (None: error set).
 unsafe fn has_current_task(lp: *mut ffi::PyObject) -> Option<bool> {
-    let current_task = ffi::PyObject_GetAttr(ASYNCIO, CURRENT_TASK);
-    if current_task.is_null() {
-        return None;
-    }
-    ffi::Py_DECREF(current_task);
-    if current_task == CURRENT_TASK_FN && !CURRENT_TASKS.is_null() {
-        // The stock function: it is `_current_tasks.get(loop)`.
-        let current = ffi::PyDict_GetItemWithError(CURRENT_TASKS, lp);
-        if current.is_null() && !ffi::PyErr_Occurred().is_null() {
-            return None;
-        }
-        return Some(!current.is_null() && current != ffi::Py_None());
-    }
-    let current = ffi::PyObject_CallOneArg(current_task, lp);
+    let current = crate::current_task::get(lp, true);
     if current.is_null() {
         return None;
     }

@@ -203,6 +203,24 @@ unsafe fn make(
     h
 }
 
+/// `handle._callback` read from its slot when `handle` is exactly an `asyncio.Handle` and
+/// the native path is on (borrowed; null when the slot is unset); `None` for anything
+/// else, which then needs a real attribute lookup.
+#[inline]
+pub unsafe fn exact_callback(handle: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
+    let tp = HANDLE;
+    if tp.is_null() || ffi::Py_TYPE(handle) != tp {
+        return None;
+    }
+    Some(*((handle as *mut u8).add(OFFSETS[CALLBACK]) as *mut *mut ffi::PyObject))
+}
+
+/// Is `obj` exactly a `collections.deque` (as configured)?
+#[inline]
+pub unsafe fn is_deque(obj: *mut ffi::PyObject) -> bool {
+    !DEQUE.is_null() && ffi::Py_TYPE(obj) as *mut ffi::PyObject == DEQUE
+}
+
 /// Whether `lp.call_soon` is asyncio's own or the scheduling loops' native one (however
 /// it is looked up); `Err` with an exception set.
 unsafe fn call_soon_is_base(lp: *mut ffi::PyObject) -> Result<bool, ()> {

@@ -18,6 +18,7 @@ pub(crate) use debug_check;
 mod await_sync;
 mod awaiter;
 mod corostart;
+mod current_task;
 mod eager;
 mod eager_factory;
 mod first_step;
@@ -157,13 +158,12 @@ fn _configure_eager_factory(
     current_tasks: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     unsafe {
-        if !eager_factory::configure(
+        if !current_task::configure(
             asyncio.as_ptr(),
-            task_like_future.as_ptr(),
-            tlf_init.as_ptr(),
             current_task.as_ptr(),
             current_tasks.as_ptr(),
-        ) {
+        ) || !eager_factory::configure(task_like_future.as_ptr(), tlf_init.as_ptr())
+        {
             return Err(PyErr::fetch(asyncio.py()));
         }
     }
@@ -319,19 +319,15 @@ fn _configure_scheduling(
 /// The native coroutine function `name` ("task_switch" or "sleep_insert") standing for
 /// the Python reference `async def` `reference`.
 #[pyfunction]
-fn _sched_function<'py>(
-    name: &str,
-    reference: &Bound<'py, PyAny>,
-    asyncio: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
+fn _sched_function<'py>(name: &str, reference: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let Some(kind) = sched_call::kind_from(name) else {
         return Err(pyo3::exceptions::PyValueError::new_err(
             "_sched_function() argument 'name' must be 'task_switch' or 'sleep_insert'",
         ));
     };
     unsafe {
-        if !sched_call::configure(asyncio.as_ptr()) {
-            return Err(PyErr::fetch(asyncio.py()));
+        if !sched_call::configure() {
+            return Err(PyErr::fetch(reference.py()));
         }
         let f = sched_call::new_function(kind, reference.as_ptr());
         Bound::from_owned_ptr_or_err(reference.py(), f)

@@ -31,8 +31,6 @@ static mut S_FAST_LOOP: *mut ffi::PyObject = ptr::null_mut();
 static mut S_PLAIN_LOOP: *mut ffi::PyObject = ptr::null_mut();
 static mut S_READY: *mut ffi::PyObject = ptr::null_mut();
 static mut S_DEBUG: *mut ffi::PyObject = ptr::null_mut();
-static mut S_CURRENT_TASK: *mut ffi::PyObject = ptr::null_mut();
-static mut ASYNCIO: *mut ffi::PyObject = ptr::null_mut();
 /// The module's `_fast_loop` / `_plain_loop` functions (see `loop_memo.rs`).
 static mut MEMO_FUNCTIONS: [*mut ffi::PyObject; 2] = [ptr::null_mut(); 2];
 
@@ -59,16 +57,14 @@ struct Call {
     sub: *mut ffi::PyObject,
 }
 
-pub unsafe fn configure(asyncio: *mut ffi::PyObject) -> bool {
+pub unsafe fn configure() -> bool {
     if S_FAST_LOOP.is_null() {
         S_FAST_LOOP = ffi::PyUnicode_InternFromString(c"_fast_loop".as_ptr());
         S_PLAIN_LOOP = ffi::PyUnicode_InternFromString(c"_plain_loop".as_ptr());
         S_READY = ffi::PyUnicode_InternFromString(c"_ready".as_ptr());
         S_DEBUG = ffi::PyUnicode_InternFromString(c"_debug".as_ptr());
-        S_CURRENT_TASK = ffi::PyUnicode_InternFromString(c"current_task".as_ptr());
     }
-    pyerr::set_static(&raw mut ASYNCIO, asyncio);
-    let names = [S_FAST_LOOP, S_PLAIN_LOOP, S_READY, S_DEBUG, S_CURRENT_TASK];
+    let names = [S_FAST_LOOP, S_PLAIN_LOOP, S_READY, S_DEBUG];
     if names.iter().any(|p| p.is_null()) {
         return false;
     }
@@ -176,17 +172,6 @@ unsafe fn remembered(name: *mut ffi::PyObject, lp: *mut ffi::PyObject) -> Result
     Ok(r == lp)
 }
 
-/// `asyncio.current_task(lp)` through the module attribute (it may be patched).
-unsafe fn current_task(lp: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let f = ffi::PyObject_GetAttr(ASYNCIO, S_CURRENT_TASK);
-    if f.is_null() {
-        return f;
-    }
-    let r = ffi::PyObject_CallOneArg(f, lp);
-    ffi::Py_DECREF(f);
-    r
-}
-
 /// The first step: `Ok(true)` done natively (yield once), `Ok(false)` delegate.
 unsafe fn first_step(c: *mut Call) -> Result<bool, ()> {
     let lp = crate::running_loop::get();
@@ -232,7 +217,7 @@ unsafe fn first_step_on(c: *mut Call, lp: *mut ffi::PyObject) -> Result<bool, ()
             return Err(());
         }
         if needs_head {
-            let me = current_task(lp);
+            let me = crate::current_task::get(lp, false);
             if me.is_null() {
                 return Err(());
             }

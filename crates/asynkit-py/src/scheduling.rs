@@ -32,6 +32,10 @@ static mut S_SELF: *mut ffi::PyObject = ptr::null_mut();
 static mut S_INSERT: *mut ffi::PyObject = ptr::null_mut();
 static mut S_APPENDLEFT: *mut ffi::PyObject = ptr::null_mut();
 static mut S_TASK_REINSERT: *mut ffi::PyObject = ptr::null_mut();
+static mut S_ROTATE: *mut ffi::PyObject = ptr::null_mut();
+static mut S_POP: *mut ffi::PyObject = ptr::null_mut();
+/// The int `1` (immortal small int on 3.12+, kept referenced on older versions).
+static mut ONE: *mut ffi::PyObject = ptr::null_mut();
 
 pub unsafe fn configure(
     task_types: *mut ffi::PyObject,
@@ -45,6 +49,9 @@ pub unsafe fn configure(
         S_INSERT = ffi::PyUnicode_InternFromString(c"insert".as_ptr());
         S_APPENDLEFT = ffi::PyUnicode_InternFromString(c"appendleft".as_ptr());
         S_TASK_REINSERT = ffi::PyUnicode_InternFromString(c"task_reinsert".as_ptr());
+        S_ROTATE = ffi::PyUnicode_InternFromString(c"rotate".as_ptr());
+        S_POP = ffi::PyUnicode_InternFromString(c"pop".as_ptr());
+        ONE = ffi::PyLong_FromLong(1);
     }
     for (slot, v) in [
         (&raw mut TASK_TYPES, task_types),
@@ -54,14 +61,27 @@ pub unsafe fn configure(
     ] {
         pyerr::set_static(slot, v);
     }
-    let names = [S_CALLBACK, S_SELF, S_INSERT, S_APPENDLEFT, S_TASK_REINSERT];
+    let names = [
+        S_CALLBACK,
+        S_SELF,
+        S_INSERT,
+        S_APPENDLEFT,
+        S_TASK_REINSERT,
+        S_ROTATE,
+        S_POP,
+        ONE,
+    ];
     !names.iter().any(|p| p.is_null())
 }
 
 /// `handle._callback.__self__ is task`, errors (no such attribute) counting as false.
 #[inline]
 unsafe fn handle_is_for(handle: *mut ffi::PyObject, task: *mut ffi::PyObject) -> bool {
-    let cb = ffi::PyObject_GetAttr(handle, S_CALLBACK);
+    let cb = match crate::handle::exact_callback(handle) {
+        Some(cb) if cb.is_null() => return false,
+        Some(cb) => ffi::Py_NewRef(cb),
+        None => ffi::PyObject_GetAttr(handle, S_CALLBACK),
+    };
     if cb.is_null() {
         ffi::PyErr_Clear();
         return false;
@@ -76,6 +96,23 @@ unsafe fn handle_is_for(handle: *mut ffi::PyObject, task: *mut ffi::PyObject) ->
     owner == task
 }
 
+/// `isinstance(task, (asyncio.Task, PyTask))`, with the exact C Task answered at once.
+#[inline]
+unsafe fn is_task(task: *mut ffi::PyObject) -> Result<bool, ()> {
+    let tp = ffi::Py_TYPE(task) as *mut ffi::PyObject;
+    if ffi::PyTuple_Check(TASK_TYPES) != 0
+        && ffi::PyTuple_GET_SIZE(TASK_TYPES) > 0
+        && tp == ffi::PyTuple_GET_ITEM(TASK_TYPES, 0)
+    {
+        return Ok(true);
+    }
+    match ffi::PyObject_IsInstance(task, TASK_TYPES) {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(()),
+    }
+}
+
 /// Move `task`'s queued handle to `pos` of `ready`. `Ok(false)`: not queued (or not a
 /// task); `Err(())`: an exception is set.
 unsafe fn move_handle(
@@ -83,10 +120,8 @@ unsafe fn move_handle(
     task: *mut ffi::PyObject,
     pos: *mut ffi::PyObject,
 ) -> Result<bool, ()> {
-    match ffi::PyObject_IsInstance(task, TASK_TYPES) {
-        0 => return Ok(false),
-        1 => {}
-        _ => return Err(()),
+    if !is_task(task)? {
+        return Ok(false);
     }
     let n = ffi::PySequence_Size(ready);
     if n < 0 {
@@ -100,29 +135,62 @@ unsafe fn move_handle(
             return Err(());
         }
         if handle_is_for(h, task) {
-            let r = if ffi::PySequence_DelItem(ready, i) < 0 {
-                ptr::null_mut()
-            } else if ffi::PyLong_CheckExact(pos) != 0 && ffi::PyLong_AsSsize_t(pos) == 0 {
-                ffi::PyObject_CallMethodOneArg(ready, S_APPENDLEFT, h)
-            } else {
-                let argv = [ready, pos, h];
-                ffi::PyObject_VectorcallMethod(
-                    S_INSERT,
-                    argv.as_ptr(),
-                    3 | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
-                    ptr::null_mut(),
-                )
-            };
+            let r = relocate(ready, h, i, n, pos);
             ffi::Py_DECREF(h);
-            if r.is_null() {
-                return Err(());
-            }
-            ffi::Py_DECREF(r);
-            return Ok(true);
+            return r.map(|()| true);
         }
         ffi::Py_DECREF(h);
     }
     Ok(false)
+}
+
+/// Move `h`, found at index `i` of `ready` (length `n`), to `pos` (`list.insert` rules).
+/// The usual case, a handle at the tail of a deque, is one `pop()` (or, to the head, one
+/// `rotate(1)`) instead of a rotating `del ready[i]`.
+unsafe fn relocate(
+    ready: *mut ffi::PyObject,
+    h: *mut ffi::PyObject,
+    i: isize,
+    n: isize,
+    pos: *mut ffi::PyObject,
+) -> Result<(), ()> {
+    let to_head = ffi::PyLong_CheckExact(pos) != 0 && ffi::PyLong_AsSsize_t(pos) == 0;
+    let tail_of_deque = i == n - 1 && crate::handle::is_deque(ready);
+    let r = if tail_of_deque && to_head {
+        let argv = [ready, ONE];
+        ffi::PyObject_VectorcallMethod(
+            S_ROTATE,
+            argv.as_ptr(),
+            2 | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
+            ptr::null_mut(),
+        )
+    } else {
+        let removed = if tail_of_deque {
+            let popped = ffi::PyObject_CallMethodNoArgs(ready, S_POP);
+            ffi::Py_XDECREF(popped); // it is `h`, which the caller still holds
+            !popped.is_null()
+        } else {
+            ffi::PySequence_DelItem(ready, i) == 0
+        };
+        if !removed {
+            ptr::null_mut()
+        } else if to_head {
+            ffi::PyObject_CallMethodOneArg(ready, S_APPENDLEFT, h)
+        } else {
+            let argv = [ready, pos, h];
+            ffi::PyObject_VectorcallMethod(
+                S_INSERT,
+                argv.as_ptr(),
+                3 | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
+                ptr::null_mut(),
+            )
+        }
+    };
+    if r.is_null() {
+        return Err(());
+    }
+    ffi::Py_DECREF(r);
+    Ok(())
 }
 
 /// `asynkit.scheduling`'s globals (borrowed).

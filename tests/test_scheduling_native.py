@@ -307,3 +307,74 @@ def test_task_reinsert_from_every_place_to_every_place(
         assert log == expected
 
     run(main(), loop_factory)
+
+
+async def _warm_up() -> None:
+    """Use every fast path once, so the running loop is remembered."""
+    t = asyncio.create_task(asyncio.sleep(0))
+    asynkit.task_reinsert(t, 0)
+    await asynkit.task_switch(t)
+    await asynkit.sleep_insert(0)
+    await t
+
+
+@pytest.mark.parametrize(
+    "op, methods",
+    [
+        ("task_reinsert", {"queue_find", "queue_insert_pos"}),
+        ("task_switch", {"queue_find", "queue_insert_pos"}),
+        ("task_switch_pos", {"queue_find", "queue_insert_pos", "call_pos"}),
+        ("sleep_insert", {"call_pos"}),
+    ],
+)
+def test_methods_patched_on_a_warm_loop_instance_are_dispatched_to(op: str, methods: set[str]) -> None:
+    """§5/§7: the operations go through the view's methods; on a scheduling loop (its own
+    view) a method patched on the *instance* after the loop was remembered is called."""
+    from unittest import mock
+
+    log: list[int] = []
+
+    async def t(i: int) -> None:
+        log.append(i)
+
+    async def main() -> None:
+        await _warm_up()
+        loop = asyncio.get_running_loop()
+        ts = [asyncio.create_task(t(i)) for i in range(3)]
+        names = ["queue_find", "queue_insert_pos", "call_pos"]
+        patches = [mock.patch.object(loop, n, wraps=getattr(loop, n)) for n in names]
+        mocks = dict(zip(names, (p.start() for p in patches)))
+        try:
+            if op == "task_reinsert":
+                asynkit.task_reinsert(ts[2], 0)
+            elif op == "task_switch":
+                await asynkit.task_switch(ts[1])
+            elif op == "task_switch_pos":
+                await asynkit.task_switch(ts[1], insert_pos=1)
+            else:
+                await asynkit.sleep_insert(1)
+        finally:
+            for p in patches:
+                p.stop()
+        assert {n for n, m in mocks.items() if m.called} >= methods
+        await asyncio.gather(*ts)
+        # and the fast path comes back once the patches are gone
+        assert all(n not in vars(loop) for n in names)
+
+    run(main(), asynkit.DefaultSchedulingEventLoop)
+
+
+def test_call_soon_patched_on_a_warm_stock_loop_instance_is_used_by_sleep_insert() -> None:
+    """The head callback of sleep_insert is queued by the loop's call_soon (through the
+    helper's call_pos) when call_soon is replaced on the loop instance."""
+    from unittest import mock
+
+    async def main() -> None:
+        await _warm_up()
+        loop = asyncio.get_running_loop()
+        with mock.patch.object(loop, "call_soon", wraps=loop.call_soon) as cs:
+            await asynkit.sleep_insert(0)
+        callbacks = [c.args[0] for c in cs.call_args_list]
+        assert sched.task_reinsert in callbacks  # the head callback, not only the task step
+
+    run(main())

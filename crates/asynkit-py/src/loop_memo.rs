@@ -7,6 +7,11 @@
 //! whenever an attribute of the class or of any base is set or deleted (a patched
 //! `queue_find`, `call_pos`, `call_soon`...), and the same of the view's class (the
 //! `SchedulingLoopHelper` for stock loops). The next call then looks at the view again.
+//!
+//! Methods patched on the loop *instance* are seen too: a loop that is its own view (a
+//! `SchedulingMixin` loop) is answered only while `queue_find`, `queue_insert_pos`,
+//! `task_key` and `call_pos` come from its class, and a plain loop only while `call_soon`
+//! does, so a `mock.patch.object(loop, "queue_find", ...)` is dispatched to.
 use pyo3::ffi;
 use std::ptr;
 
@@ -23,6 +28,8 @@ struct Memo {
     /// The view's class (a strong reference) and its version tag.
     view_tp: *mut ffi::PyTypeObject,
     view_tag: u32,
+    /// Whether the loop was its own view.
+    self_view: bool,
 }
 
 static mut MEMOS: [Memo; 2] = [
@@ -32,6 +39,7 @@ static mut MEMOS: [Memo; 2] = [
         tag: 0,
         view_tp: ptr::null_mut(),
         view_tag: 0,
+        self_view: false,
     },
     Memo {
         weak: ptr::null_mut(),
@@ -39,6 +47,7 @@ static mut MEMOS: [Memo; 2] = [
         tag: 0,
         view_tp: ptr::null_mut(),
         view_tag: 0,
+        self_view: false,
     },
 ];
 
@@ -53,11 +62,63 @@ unsafe fn unchanged(m: &Memo, tp: *mut ffi::PyTypeObject) -> bool {
     tp == m.tp && (*tp).tp_version_tag == m.tag && (*m.view_tp).tp_version_tag == m.view_tag
 }
 
+/// The view methods the native paths stand in for, then `call_soon` (interned; null
+/// until first needed).
+static mut NAMES: [*mut ffi::PyObject; 5] = [ptr::null_mut(); 5];
+const CALL_SOON: usize = 4;
+
+/// Does `lp` (remembered as `kind`, classes unchanged) shadow a method that matters on
+/// the instance? Lookup errors count as shadowed.
+unsafe fn instance_patched(m: &Memo, kind: usize, lp: *mut ffi::PyObject) -> bool {
+    if NAMES[CALL_SOON].is_null() {
+        let texts = [
+            c"queue_find",
+            c"queue_insert_pos",
+            c"task_key",
+            c"call_pos",
+            c"call_soon",
+        ];
+        for (i, text) in texts.into_iter().enumerate() {
+            let name = ffi::PyUnicode_InternFromString(text.as_ptr());
+            if name.is_null() {
+                ffi::PyErr_Clear();
+                return true;
+            }
+            NAMES[i] = name;
+        }
+    }
+    let names = NAMES;
+    let view = if m.self_view {
+        &names[..CALL_SOON]
+    } else {
+        &[]
+    };
+    let plain = if kind == PLAIN {
+        &names[CALL_SOON..]
+    } else {
+        &[]
+    };
+    for &name in view.iter().chain(plain) {
+        match crate::method::shadowed(lp, name) {
+            Some(false) => {}
+            Some(true) => return true,
+            None => {
+                ffi::PyErr_Clear();
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// Is `lp` the loop remembered as `kind`, with its classes unchanged?
 #[inline]
 pub unsafe fn is(kind: usize, lp: *mut ffi::PyObject) -> bool {
     let m = &*memo(kind);
     if m.weak.is_null() || !unchanged(m, ffi::Py_TYPE(lp)) {
+        return false;
+    }
+    if (m.self_view || kind == PLAIN) && instance_patched(m, kind, lp) {
         return false;
     }
     let mut obj = ptr::null_mut();
@@ -78,7 +139,9 @@ unsafe fn get(kind: usize) -> *mut ffi::PyObject {
             return ptr::null_mut();
         }
         if !obj.is_null() {
-            if unchanged(m, ffi::Py_TYPE(obj)) {
+            if unchanged(m, ffi::Py_TYPE(obj))
+                && !((m.self_view || kind == PLAIN) && instance_patched(m, kind, obj))
+            {
                 return obj;
             }
             ffi::Py_DECREF(obj);
@@ -89,7 +152,12 @@ unsafe fn get(kind: usize) -> *mut ffi::PyObject {
 
 /// Remember `lp` (viewed through an instance of `view_tp`) as `kind`; null `lp`: forget.
 /// False with an exception set.
-unsafe fn set(kind: usize, lp: *mut ffi::PyObject, view_tp: *mut ffi::PyTypeObject) -> bool {
+unsafe fn set(
+    kind: usize,
+    lp: *mut ffi::PyObject,
+    view_tp: *mut ffi::PyTypeObject,
+    self_view: bool,
+) -> bool {
     let m = &mut *memo(kind);
     let mut weak = ptr::null_mut();
     let (mut tp, mut tag, mut view_tag) = (ptr::null_mut(), 0, 0);
@@ -118,6 +186,7 @@ unsafe fn set(kind: usize, lp: *mut ffi::PyObject, view_tp: *mut ffi::PyTypeObje
         ffi::Py_NewRef(view_tp as *mut ffi::PyObject) as *mut ffi::PyTypeObject
     };
     m.view_tag = view_tag;
+    m.self_view = self_view;
     ffi::Py_XDECREF(old);
     ffi::Py_XDECREF(old_view as *mut ffi::PyObject);
     true
@@ -149,13 +218,14 @@ pub unsafe extern "C" fn py_remember_loop(
             "_remember_loop() takes exactly 3 arguments ({nargs} given)"
         ));
     }
-    let (lp, view_tp) = (*args, ffi::Py_TYPE(*args.add(1)));
+    let (lp, view) = (*args, *args.add(1));
+    let (view_tp, self_view) = (ffi::Py_TYPE(view), view == lp);
     let plain = match ffi::PyObject_IsTrue(*args.add(2)) {
         -1 => return ptr::null_mut(),
         v => v != 0,
     };
     let plain_lp = if plain { lp } else { ptr::null_mut() };
-    if !set(FAST, lp, view_tp) || !set(PLAIN, plain_lp, view_tp) {
+    if !set(FAST, lp, view_tp, self_view) || !set(PLAIN, plain_lp, view_tp, self_view) {
         return ptr::null_mut();
     }
     ffi::Py_NewRef(ffi::Py_None())

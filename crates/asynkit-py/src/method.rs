@@ -68,3 +68,42 @@ pub unsafe fn resolves_to(
         Some(r)
     }
 }
+
+/// Is `obj.name` something other than what `type(obj).name` gives (a method bound to
+/// `obj`, or the same object), i.e. shadowed by an instance attribute? Functions on the
+/// type are answered without making a bound method where the interpreter allows.
+/// `None`: a lookup raised (exception set).
+pub unsafe fn shadowed(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Option<bool> {
+    #[cfg(not(Py_3_14))]
+    let m = {
+        let mut m = std::ptr::null_mut();
+        let unbound = _PyObject_GetMethod(obj, name, &mut m);
+        if m.is_null() {
+            return None;
+        }
+        if unbound != 0 {
+            ffi::Py_DECREF(m);
+            return Some(false); // a method found on the type, not in the instance
+        }
+        m
+    };
+    #[cfg(Py_3_14)]
+    let m = {
+        let m = ffi::PyObject_GetAttr(obj, name);
+        if m.is_null() {
+            return None;
+        }
+        m
+    };
+    let c = ffi::PyObject_GetAttr(ffi::Py_TYPE(obj) as *mut ffi::PyObject, name);
+    let r = if c.is_null() {
+        ffi::PyErr_Clear();
+        true // only the instance has it
+    } else {
+        let same = m == c || is_bound(m, c, obj);
+        ffi::Py_DECREF(c);
+        !same
+    };
+    ffi::Py_DECREF(m);
+    Some(r)
+}

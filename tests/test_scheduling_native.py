@@ -327,7 +327,9 @@ async def _warm_up() -> None:
         ("sleep_insert", {"call_pos"}),
     ],
 )
-def test_methods_patched_on_a_warm_loop_instance_are_dispatched_to(op: str, methods: set[str]) -> None:
+def test_methods_patched_on_a_warm_loop_instance_are_dispatched_to(
+    op: str, methods: set[str]
+) -> None:
     """§5/§7: the operations go through the view's methods; on a scheduling loop (its own
     view) a method patched on the *instance* after the loop was remembered is called."""
     from unittest import mock
@@ -343,7 +345,7 @@ def test_methods_patched_on_a_warm_loop_instance_are_dispatched_to(op: str, meth
         ts = [asyncio.create_task(t(i)) for i in range(3)]
         names = ["queue_find", "queue_insert_pos", "call_pos"]
         patches = [mock.patch.object(loop, n, wraps=getattr(loop, n)) for n in names]
-        mocks = dict(zip(names, (p.start() for p in patches)))
+        mocks = {n: p.start() for n, p in zip(names, patches, strict=True)}
         try:
             if op == "task_reinsert":
                 asynkit.task_reinsert(ts[2], 0)

@@ -193,6 +193,51 @@ def test_abc_task_key_and_queue_tasks() -> None:
     assert list(view.queue_tasks()) == ["a", "b", "a"]
 
 
+def test_concrete_views_inherit_task_key_and_take_self_in_task_from_handle() -> None:
+    """§4.6/§6.1: the helper and the mixin inherit task_key (and queue_tasks) from the
+    ABC, and their task_from_handle is a method ``(self, handle)``, also on the class."""
+    import inspect
+
+    from asynkit.experimental.priority import PrioritySchedulingMixin
+
+    for cls in (ld.SchedulingLoopHelper, asynkit.SchedulingMixin, PrioritySchedulingMixin):
+        assert cls.task_key is ls.AbstractSchedulingLoop.task_key
+        assert cls.queue_tasks is ls.AbstractSchedulingLoop.queue_tasks
+    for cls in (ld.SchedulingLoopHelper, asynkit.SchedulingMixin):
+        assert list(inspect.signature(cls.task_from_handle).parameters) == ["self", "handle"]
+        assert cls.task_from_handle.__name__ == "task_from_handle"
+
+
+def test_task_key_follows_the_views_task_from_handle(arun: Any) -> None:
+    """task_key(task) is ``h -> self.task_from_handle(h) is task``; the fast predicate for
+    the standard rule gives the same answers, and a task_from_handle replaced on the
+    class or the instance is what decides."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        t = asyncio.create_task(asyncio.sleep(0))
+        other = asyncio.create_task(asyncio.sleep(0))
+        helper = ld.SchedulingLoopHelper(loop)
+        ready = list(loop._ready)  # type: ignore[attr-defined]
+        key = helper.task_key(t)
+        assert [key(h) for h in ready] == [ld.task_from_handle(h) is t for h in ready]
+        assert key(ready[0]) and not key(ready[1]) and not key(object())
+        # replaced on the instance: the replacement decides
+        helper.task_from_handle = lambda h: t  # type: ignore[method-assign]
+        assert all(helper.task_key(t)(h) for h in ready)
+        assert not helper.task_key(other)(ready[1])
+
+        class Sub(ld.SchedulingLoopHelper):
+            def task_from_handle(self, handle: Any) -> Any:
+                return other
+
+        key = Sub(loop).task_key(other)
+        assert all(key(h) for h in ready)
+        await asyncio.gather(t, other)
+
+    arun(main)
+
+
 # ---------------------------------------------------------------------------
 # task_from_handle
 # ---------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from contextlib import closing
 from typing import Any
 
 import asynkit.scheduling as _scheduling
-from asynkit.loop.default import TaskTypes, make_task_key, task_from_handle
+from asynkit.loop.default import TaskTypes, task_from_handle
 from asynkit.loop.eventloop import _native_call_soon
 from asynkit.loop.schedulingloop import AbstractSchedulingLoop
 from asynkit.tools import PriorityQueue
@@ -797,8 +797,6 @@ class PrioritySchedulingMixin(AbstractSchedulingLoop):
         return 0.0
 
     task_from_handle = staticmethod(task_from_handle)  # type: ignore[assignment]
-
-    task_key = make_task_key
 
     def queue_len(self) -> int:
         return len(self.ready_queue)

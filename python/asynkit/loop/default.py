@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from . import schedulingloop as _schedulingloop
 from .schedulingloop import AbstractSchedulingLoop
 from .types import TaskAny
 
@@ -119,11 +120,20 @@ def call_pos(
     return handle
 
 
-def make_task_key(view: AbstractSchedulingLoop, task: Any) -> Callable[[Any], bool]:
-    """``task_key`` for views that use the standard :func:`task_from_handle` rule."""
-    if isinstance(task, TaskTypes) and type(view).task_from_handle is task_from_handle:
-        return TaskKey(task)
-    return AbstractSchedulingLoop.task_key(view, task)
+def _task_from_handle_method(self: Any, handle: Any) -> TaskAny | None:
+    """The task a ready-queue handle belongs to, or ``None`` (the §0.3 rule)."""
+    try:
+        obj = handle._callback.__self__
+    except AttributeError:
+        return None
+    return obj if isinstance(obj, TaskTypes) else None
+
+
+_task_from_handle_method.__name__ = _task_from_handle_method.__qualname__ = "task_from_handle"
+
+# AbstractSchedulingLoop.task_key hands out a TaskKey (which the deque scans here
+# recognise) for views applying this rule.
+_schedulingloop._standard_rule = (task_from_handle, _task_from_handle_method, TaskKey, TaskTypes)
 
 
 class SchedulingLoopHelper(AbstractSchedulingLoop):
@@ -174,6 +184,4 @@ class SchedulingLoopHelper(AbstractSchedulingLoop):
     ) -> asyncio.Handle:
         return call_pos(self._loop, position, callback, *args, context=context)
 
-    task_from_handle = staticmethod(task_from_handle)  # type: ignore[assignment]
-
-    task_key = make_task_key
+    task_from_handle = _task_from_handle_method

@@ -12,8 +12,8 @@ from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 from ..coroutine import _native
+from .default import _task_from_handle_method, queue_find, queue_remove
 from .default import call_pos as _call_pos
-from .default import make_task_key, queue_find, queue_remove, task_from_handle
 from .schedulingloop import AbstractSchedulingLoop
 
 __all__ = [
@@ -66,9 +66,7 @@ class SchedulingMixin(AbstractSchedulingLoop):
     ) -> asyncio.Handle:
         return _call_pos(self, position, callback, *args, context=context)
 
-    task_from_handle = staticmethod(task_from_handle)  # type: ignore[assignment]
-
-    task_key = make_task_key
+    task_from_handle = _task_from_handle_method
 
 
 class SchedulingSelectorEventLoop(asyncio.SelectorEventLoop, SchedulingMixin):

@@ -9,6 +9,9 @@ from typing import Any
 
 from .types import TaskAny
 
+# Set by asynkit.loop.default: (task_from_handle, its method form, TaskKey, TaskTypes).
+_standard_rule: tuple[Any, Any, Any, tuple[type, ...]] | None = None
+
 
 class AbstractSchedulingLoop(ABC):
     """A loop able to inspect and reorder its queue of ready callbacks.
@@ -60,6 +63,17 @@ class AbstractSchedulingLoop(ABC):
     def task_key(self, task: TaskAny) -> Callable[[asyncio.Handle], bool]:
         """A predicate true for the handles that belong to ``task``."""
         task_from_handle = self.task_from_handle
+        std = _standard_rule
+        if (
+            std is not None
+            and (
+                task_from_handle is std[0] or getattr(task_from_handle, "__func__", None) is std[1]
+            )
+            and isinstance(task, std[3])
+        ):
+            # the standard rule for a real task: the same predicate, which the deque
+            # scans of asynkit.loop.default recognise and run inline
+            return std[2](task)  # type: ignore[no-any-return]
 
         def key(handle: asyncio.Handle) -> bool:
             return task_from_handle(handle) is task

@@ -380,3 +380,25 @@ def test_call_soon_patched_on_a_warm_stock_loop_instance_is_used_by_sleep_insert
         assert sched.task_reinsert in callbacks  # the head callback, not only the task step
 
     run(main())
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+@pytest.mark.parametrize("pos", [10**30, -(10**30)])
+def test_task_reinsert_failing_insert_keeps_the_task_queued(loop_factory: Any, pos: int) -> None:
+    """A position ``insert()`` cannot take raises its OverflowError, and the task's handle
+    is back in the queue (not lost, so the task still runs)."""
+    log: list[int] = []
+
+    async def t(i: int) -> None:
+        log.append(i)
+
+    async def main() -> None:
+        ts = [asyncio.create_task(t(i)) for i in range(3)]
+        for victim in (ts[2], ts[0]):  # at the tail, and in front
+            with pytest.raises(OverflowError):
+                asynkit.task_reinsert(victim, pos)
+        assert ready_len() == 3
+        await asyncio.wait_for(asyncio.gather(*ts), 1)
+        assert sorted(log) == [0, 1, 2]
+
+    run(main(), loop_factory)

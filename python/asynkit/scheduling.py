@@ -115,7 +115,22 @@ def _task_reinsert(sl: AbstractSchedulingLoop, task: TaskAny, pos: int) -> None:
     handle = sl.queue_find(key=sl.task_key(task), remove=True)
     if handle is None:
         raise ValueError("Task is not scheduled")
-    sl.queue_insert_pos(handle, pos)
+    try:
+        sl.queue_insert_pos(handle, pos)
+    except BaseException:
+        sl.queue_insert(handle)  # not lost (e.g. a position too large for insert())
+        raise
+
+
+def _move(ready: Any, i: int, handle: Any, pos: int) -> None:
+    """Move ``handle``, at index ``i`` (negative: from the tail) of ``ready``, to ``pos``;
+    if the insertion fails it goes back where it was."""
+    del ready[i]
+    try:
+        ready.insert(pos, handle)
+    except BaseException:
+        ready.insert(len(ready) + 1 + i, handle)
+        raise
 
 
 def _sleep_insert(sl: AbstractSchedulingLoop, pos: int) -> None:
@@ -137,8 +152,7 @@ def _reinsert_head(ready: Any, task: TaskAny, pos: int) -> None:
     for handle in reversed(ready):
         try:
             if handle._callback.__self__ is task:
-                del ready[i]
-                ready.insert(pos, handle)
+                _move(ready, i, handle, pos)
                 return
         except AttributeError:
             pass
@@ -199,8 +213,7 @@ def task_reinsert(task: TaskAny, pos: int) -> None:
         else:
             handle = None
         if handle is not None and isinstance(task, TaskTypes):
-            del ready[i]
-            ready.insert(pos, handle)
+            _move(ready, i, handle, pos)
             return
     _task_reinsert(_view(loop), task, pos)
 

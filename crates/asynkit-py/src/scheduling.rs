@@ -146,7 +146,9 @@ unsafe fn move_handle(
 
 /// Move `h`, found at index `i` of `ready` (length `n`), to `pos` (`list.insert` rules).
 /// The usual case, a handle at the tail of a deque, is one `pop()` (or, to the head, one
-/// `rotate(1)`) instead of a rotating `del ready[i]`.
+/// `rotate(1)`) instead of a rotating `del ready[i]`. If the insertion fails (a position
+/// too large for `insert()`), the handle is put back where it was before the error is
+/// raised, so the task is not lost from the queue.
 unsafe fn relocate(
     ready: *mut ffi::PyObject,
     h: *mut ffi::PyObject,
@@ -154,38 +156,66 @@ unsafe fn relocate(
     n: isize,
     pos: *mut ffi::PyObject,
 ) -> Result<(), ()> {
-    let to_head = ffi::PyLong_CheckExact(pos) != 0 && ffi::PyLong_AsSsize_t(pos) == 0;
+    let to_head = ffi::PyLong_CheckExact(pos) != 0 && {
+        let p = ffi::PyLong_AsSsize_t(pos);
+        if p == -1 && !ffi::PyErr_Occurred().is_null() {
+            ffi::PyErr_Clear(); // a huge int: not 0 (insert() reports the overflow)
+        }
+        p == 0
+    };
     let tail_of_deque = i == n - 1 && crate::handle::is_deque(ready);
-    let r = if tail_of_deque && to_head {
+    if tail_of_deque && to_head {
         let argv = [ready, ONE];
-        ffi::PyObject_VectorcallMethod(
+        let r = ffi::PyObject_VectorcallMethod(
             S_ROTATE,
             argv.as_ptr(),
             2 | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
             ptr::null_mut(),
-        )
+        );
+        return consume(r);
+    }
+    if tail_of_deque {
+        let popped = ffi::PyObject_CallMethodNoArgs(ready, S_POP);
+        consume(popped)?; // it is `h`, which the caller still holds
+    } else if ffi::PySequence_DelItem(ready, i) < 0 {
+        return Err(());
+    }
+    let inserted = if to_head {
+        consume(ffi::PyObject_CallMethodOneArg(ready, S_APPENDLEFT, h))
     } else {
-        let removed = if tail_of_deque {
-            let popped = ffi::PyObject_CallMethodNoArgs(ready, S_POP);
-            ffi::Py_XDECREF(popped); // it is `h`, which the caller still holds
-            !popped.is_null()
-        } else {
-            ffi::PySequence_DelItem(ready, i) == 0
-        };
-        if !removed {
-            ptr::null_mut()
-        } else if to_head {
-            ffi::PyObject_CallMethodOneArg(ready, S_APPENDLEFT, h)
-        } else {
-            let argv = [ready, pos, h];
-            ffi::PyObject_VectorcallMethod(
-                S_INSERT,
-                argv.as_ptr(),
-                3 | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
-                ptr::null_mut(),
-            )
-        }
+        insert(ready, pos, h)
     };
+    if inserted.is_err() {
+        let exc = pyerr::fetch();
+        let index = ffi::PyLong_FromSsize_t(i);
+        if !index.is_null() {
+            let _ = insert(ready, index, h);
+            ffi::Py_DECREF(index);
+        }
+        ffi::PyErr_Clear();
+        pyerr::restore(exc);
+    }
+    inserted
+}
+
+/// `ready.insert(pos, h)`.
+unsafe fn insert(
+    ready: *mut ffi::PyObject,
+    pos: *mut ffi::PyObject,
+    h: *mut ffi::PyObject,
+) -> Result<(), ()> {
+    let argv = [ready, pos, h];
+    consume(ffi::PyObject_VectorcallMethod(
+        S_INSERT,
+        argv.as_ptr(),
+        3 | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
+        ptr::null_mut(),
+    ))
+}
+
+/// Drop a call's result; `Err` if it failed.
+#[inline]
+unsafe fn consume(r: *mut ffi::PyObject) -> Result<(), ()> {
     if r.is_null() {
         return Err(());
     }

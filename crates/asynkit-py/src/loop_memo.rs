@@ -32,24 +32,17 @@ struct Memo {
     self_view: bool,
 }
 
-static mut MEMOS: [Memo; 2] = [
-    Memo {
-        weak: ptr::null_mut(),
-        tp: ptr::null_mut(),
-        tag: 0,
-        view_tp: ptr::null_mut(),
-        view_tag: 0,
-        self_view: false,
-    },
-    Memo {
-        weak: ptr::null_mut(),
-        tp: ptr::null_mut(),
-        tag: 0,
-        view_tp: ptr::null_mut(),
-        view_tag: 0,
-        self_view: false,
-    },
-];
+/// Nothing remembered.
+const FORGOTTEN: Memo = Memo {
+    weak: ptr::null_mut(),
+    tp: ptr::null_mut(),
+    tag: 0,
+    view_tp: ptr::null_mut(),
+    view_tag: 0,
+    self_view: false,
+};
+
+static mut MEMOS: [Memo; 2] = [FORGOTTEN; 2];
 
 #[inline]
 unsafe fn memo(kind: usize) -> *mut Memo {
